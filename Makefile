@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# s2mmu: `make` builds s2mmu.ko for KDIR; `make demo` and `make check` are
+# the two commands of README.md.
+
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+		    $(lastword $(sort $(wildcard /usr/src/linux-headers-6.12*-amd64))))
+
+# Out-of-tree module build in place (when invoked from this Makefile
+# rather than from Kbuild, which reads Kbuild instead).
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf build
+
+# Everything below runs scripts that install their own dependencies.
+deps:
+	bash scripts/deps.sh
+
+check:
+	bash scripts/check.sh
+
+demo:
+	bash scripts/demo.sh
+
+kunit: deps
+	bash tests/kunit/run.sh
+
+selftests: deps
+	bash tests/qemu/run.sh $(TARGETS)
+
+.PHONY: all modules clean deps check demo kunit selftests
