@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build-module.sh TARGET [make args...]: build s2mmu.ko (and the test
+# helper modules) for one kernel target (see scripts/lib.sh) with W=1 into
+# build/TARGET/module/s2mmu.ko.  The sources are copied first so the three
+# targets never share object files.  Fails on any compiler warning.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+target=$1
+shift
+s2_target_vars "$target"
+[ -d "$T_KDIR" ] || s2_die "$T_KDIR missing: run scripts/deps.sh"
+
+out=$S2MMU_BUILD/$target/module
+mkdir -p "$out"
+rsync -a --delete --prune-empty-dirs \
+	--exclude='/build/' --exclude='/.git/' --exclude='/tools/' \
+	--exclude='/tests/selftests/' --exclude='/tests/bench/' \
+	--include='*/' --include='Kbuild' --include='*.c' --include='*.h' \
+	--exclude='*' "$S2MMU_TOP/" "$out/"
+
+log=$out/build.log
+make -C "$T_KDIR" M="$out" ARCH="$T_ARCH" CROSS_COMPILE="$T_CROSS" \
+	W=1 "$@" modules > "$log" 2>&1 || { cat "$log"; exit 1; }
+if grep -E 'warning:|error:' "$log"; then
+	s2_die "$target: compiler warnings (see above)"
+fi
+grep -E '^ +(CHECK|CC|LD) ' "$log" | sed 's/^/  /' >&2 || true
+[ -f "$out/s2mmu.ko" ] || s2_die "$target: s2mmu.ko not built"

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh: everything `make check` runs, on a fresh machine too.
+#
+#   1. scripts/deps.sh           install packages, fetch kernels (cached)
+#   2. module builds, W=1        Debian 6.1 + 6.12 amd64, 6.12 arm64 (cross)
+#   3. sparse (C=2)              6.12 amd64 and arm64
+#   4. checkpatch --strict       every project C file and header
+#   5. KUnit under UML           tests/kunit/run.sh
+#   6. selftests in QEMU         tests/qemu/run.sh on the three targets
+#
+# Every step records PASS/FAIL/SKIP lines; the last line printed is the
+# tally "N passed, N failed, N skipped".  Exits non-zero on any failure.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$S2MMU_BUILD"
+S2MMU_RESULTS=$S2MMU_BUILD/results.txt
+export S2MMU_RESULTS
+: > "$S2MMU_RESULTS"
+start=$(date +%s)
+
+# step NAME CMD...: run one step that is itself a single result.
+step() {
+	local name=$1 t0=$SECONDS
+	shift
+	s2_log "$name"
+	if "$@"; then
+		s2_result PASS "$name"
+	else
+		s2_result FAIL "$name"
+	fi
+	s2_log "$name: $((SECONDS - t0)) s"
+}
+
+# suite NAME CMD...: run a runner that records its own per-test results;
+# its failure without a recorded FAIL still counts as one.
+suite() {
+	local name=$1 t0=$SECONDS before
+	shift
+	s2_log "$name"
+	before=$(grep -c '^FAIL' "$S2MMU_RESULTS")
+	if ! "$@"; then
+		if [ "$(grep -c '^FAIL' "$S2MMU_RESULTS")" = "$before" ]; then
+			s2_result FAIL "$name"
+		fi
+	fi
+	s2_log "$name: $((SECONDS - t0)) s"
+}
+
+summary() {
+	local p f s
+	p=$(grep -c '^PASS' "$S2MMU_RESULTS")
+	f=$(grep -c '^FAIL' "$S2MMU_RESULTS")
+	s=$(grep -c '^SKIP' "$S2MMU_RESULTS")
+	if [ "$f" != 0 ]; then
+		echo "Failed:"
+		grep '^FAIL' "$S2MMU_RESULTS" | sed 's/^/  /'
+	fi
+	echo "make check took $(($(date +%s) - start)) s"
+	echo "$p passed, $f failed, $s skipped"
+	[ "$f" = 0 ]
+}
+
+if ! bash "$S2MMU_TOP/scripts/deps.sh"; then
+	s2_result FAIL deps
+	summary
+	exit 1
+fi
+
+for t in $S2MMU_TARGETS; do
+	step "build:$t" bash "$S2MMU_TOP/scripts/build-module.sh" "$t"
+done
+for t in x86_64-6.12 arm64-6.12; do
+	step "sparse:$t" bash "$S2MMU_TOP/scripts/build-module.sh" "$t" C=2
+done
+step checkpatch bash "$S2MMU_TOP/scripts/checkpatch.sh"
+suite kunit bash "$S2MMU_TOP/tests/kunit/run.sh"
+suite selftests bash "$S2MMU_TOP/tests/qemu/run.sh" $S2MMU_TARGETS
+
+summary

@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared shell helpers for s2mmu's build and test scripts.  Source it.
+#
+# Everything large (extracted kernel source, UML and debug kernel builds,
+# downloaded kernel images) lives in $S2MMU_CACHE, outside the checkout,
+# so a second `make check` reuses it.
+
+S2MMU_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+: "${S2MMU_CACHE:=/var/cache/s2mmu}"
+: "${S2MMU_BUILD:=$S2MMU_TOP/build}"
+export S2MMU_TOP S2MMU_CACHE S2MMU_BUILD
+
+s2_log() { printf '== %s\n' "$*" >&2; }
+s2_die() { printf 's2mmu: error: %s\n' "$*" >&2; exit 1; }
+
+# s2_result STATUS NAME: record one test result for the final tally.
+# STATUS is PASS, FAIL or SKIP.  Without S2MMU_RESULTS it only prints.
+s2_result() {
+	printf '%s %s\n' "$1" "$2"
+	if [ -n "${S2MMU_RESULTS:-}" ]; then
+		printf '%s %s\n' "$1" "$2" >> "$S2MMU_RESULTS"
+	fi
+}
+
+# Version of a Debian package (installed or cached), empty when absent.
+s2_pkg_version() {
+	dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null |
+		awk '$3 == "installed" { print $4 }'
+}
+
+# The Debian 6.12 kernel ABI name, e.g. 6.12.117+deb12, from the installed
+# headers.  The 6.1 one from linux-headers-amd64's dependency.
+s2_abi_612() {
+	local d
+	d=$(ls -d /usr/src/linux-headers-6.12*-amd64 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$d" ] || return 1
+	d=${d#/usr/src/linux-headers-}
+	printf '%s\n' "${d%-amd64}"
+}
+
+s2_abi_61() {
+	local d
+	d=$(ls -d /usr/src/linux-headers-6.1.0-*-amd64 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$d" ] || return 1
+	d=${d#/usr/src/linux-headers-}
+	printf '%s\n' "${d%-amd64}"
+}
+
+# Path of the extracted linux-source-6.12 tree (extracting it on first use).
+s2_linux_src() {
+	local tarball=/usr/src/linux-source-6.12.tar.xz ver dir
+	[ -f "$tarball" ] || s2_die "linux-source-6.12 missing: run scripts/deps.sh"
+	ver=$(s2_pkg_version linux-source-6.12)
+	dir=$S2MMU_CACHE/src/linux-source-6.12-$ver
+	if [ ! -f "$dir/.s2mmu-extracted" ]; then
+		s2_log "extracting linux-source-6.12 $ver into $dir"
+		rm -rf "$dir" "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		tar -C "$dir.tmp" -xf "$tarball" --strip-components=1
+		touch "$dir.tmp/.s2mmu-extracted"
+		mv "$dir.tmp" "$dir"
+	fi
+	printf '%s\n' "$dir"
+}
+
+# Kernel targets: name -> headers dir, arch, cross prefix, image.
+# s2_target_vars NAME sets T_KDIR T_ARCH T_CROSS T_IMAGE T_QEMU_ARCH.
+s2_target_vars() {
+	local abi
+	case "$1" in
+	x86_64-6.1)
+		abi=$(s2_abi_61) || s2_die "6.1 headers missing: run scripts/deps.sh"
+		T_KDIR=/usr/src/linux-headers-$abi-amd64
+		T_ARCH=x86_64 T_CROSS= T_QEMU_ARCH=x86_64
+		T_IMAGE=$S2MMU_CACHE/images/amd64-$abi/boot/vmlinuz-$abi-amd64
+		;;
+	x86_64-6.12)
+		abi=$(s2_abi_612) || s2_die "6.12 headers missing: run scripts/deps.sh"
+		T_KDIR=/usr/src/linux-headers-$abi-amd64
+		T_ARCH=x86_64 T_CROSS= T_QEMU_ARCH=x86_64
+		T_IMAGE=$S2MMU_CACHE/images/amd64-$abi/boot/vmlinuz-$abi-amd64
+		;;
+	arm64-6.12)
+		abi=$(s2_abi_612) || s2_die "6.12 headers missing: run scripts/deps.sh"
+		T_KDIR=$S2MMU_CACHE/arm64/usr/src/linux-headers-$abi-arm64
+		T_ARCH=arm64 T_CROSS=aarch64-linux-gnu- T_QEMU_ARCH=aarch64
+		T_IMAGE=$S2MMU_CACHE/images/arm64-$abi/boot/vmlinuz-$abi-arm64
+		;;
+	*)
+		s2_die "unknown target $1 (x86_64-6.1, x86_64-6.12, arm64-6.12)"
+		;;
+	esac
+	export T_KDIR T_ARCH T_CROSS T_IMAGE T_QEMU_ARCH
+}
+
+S2MMU_TARGETS="x86_64-6.1 x86_64-6.12 arm64-6.12"

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Check one QEMU console log of the s2mmu test initramfs (tests/qemu/init).
+
+Prints one PASS/FAIL/SKIP line per test case (and appends it to
+$S2MMU_RESULTS when set) and exits non-zero when anything failed: a
+"not ok", a plan with missing results, a non-zero exit, a boot that did
+not finish, the module not loading or unloading, or a kernel log line
+that shows a splat (WARNING, BUG, Oops, KASAN, lockdep, leaks...).
+"""
+import argparse
+import os
+import re
+import sys
+
+SPLAT = re.compile(
+    r'WARNING:|\bBUG[: ]|\bOops\b|Kernel panic|KASAN|UBSAN|kmemleak|'
+    r'unreferenced object|(?i:\bleak)|lockdep|possible recursive locking|'
+    r'circular locking|suspicious RCU|inconsistent lock state|'
+    r'sleeping function called from invalid context|'
+    r'general protection fault|refcount_t:|list_add corruption|'
+    r'list_del corruption|Call Trace:|segfault')
+# Our own marker written into the kernel log before insmod.
+IGNORE = re.compile(r's2mmu-test: loading s2mmu.ko')
+ANSI = re.compile(r'\x1b(\[[0-9;?]*[A-Za-z]|[c()][0-9A-B]?)')
+TAP = re.compile(r'^(not ok|ok) (\d+) (.*?)(?:\s+#\s*(SKIP|TODO)\b.*)?$')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--target', required=True)
+    ap.add_argument('--mode', default='test')
+    ap.add_argument('log')
+    args = ap.parse_args()
+
+    out = open(os.environ['S2MMU_RESULTS'], 'a') if os.environ.get(
+        'S2MMU_RESULTS') else None
+    counts = {'PASS': 0, 'FAIL': 0, 'SKIP': 0}
+
+    def result(status, name):
+        counts[status] += 1
+        line = '%s qemu:%s:%s' % (status, args.target, name)
+        print(line)
+        if out:
+            out.write(line + '\n')
+
+    with open(args.log, errors='replace') as f:
+        lines = [ANSI.sub('', l.rstrip('\r\n').replace('\r', ''))
+                 for l in f]
+    # Firmware and early boot output may precede a marker on its line.
+    lines = [l[l.index('S2MMU-'):] if 'S2MMU-' in l and
+             not l.startswith('[') else l for l in lines]
+
+    done = any(l.startswith('S2MMU-DONE') for l in lines)
+    kernel = next((l for l in lines if l.startswith('S2MMU-KERNEL')), None)
+    if kernel:
+        print('# ' + kernel)
+    result('PASS' if done else 'FAIL', 'boot')
+    if not done:
+        print('# console log tail (%s):' % args.log)
+        for l in lines[-60:]:
+            print('#   ' + l)
+    result('PASS' if 'S2MMU-INSMOD ok' in lines else 'FAIL', 'insmod')
+
+    binary = None
+    plan = 0
+    seen = 0
+    for l in lines:
+        if l.startswith('S2MMU-BEGIN '):
+            binary = l.split()[1]
+            plan, seen = 0, 0
+            continue
+        if binary is None:
+            continue
+        if l.startswith('S2MMU-END '):
+            rc = l.rsplit('rc=', 1)[-1]
+            if args.mode == 'demo':
+                result('PASS' if rc == '0' else 'FAIL', 'demo')
+            else:
+                if plan == 0 or seen != plan:
+                    result('FAIL', '%s:plan (%d of %d results)' %
+                           (binary, seen, plan))
+                if rc != '0' and counts['FAIL'] == 0:
+                    result('FAIL', '%s:exit rc=%s' % (binary, rc))
+            binary = None
+            continue
+        m = re.match(r'^1\.\.(\d+)$', l)
+        if m:
+            plan = int(m.group(1))
+            continue
+        m = TAP.match(l)
+        if m:
+            seen += 1
+            name = '%s:%s' % (binary, m.group(3).strip())
+            if m.group(1) == 'not ok':
+                result('FAIL', name)
+            elif m.group(4) == 'SKIP':
+                result('SKIP', name)
+            else:
+                result('PASS', name)
+        elif l.startswith('#') and ('FAIL' in l or 'Expected' in l or
+                                    'SKIP' in l):
+            print('#   ' + l)
+    if binary is not None:
+        result('FAIL', '%s:did not finish' % binary)
+
+    if done:
+        result('PASS' if 'S2MMU-RMMOD ok' in lines else 'FAIL', 'rmmod')
+
+    splats = []
+    in_dmesg = False
+    for l in lines:
+        if l == 'S2MMU-DMESG-BEGIN':
+            in_dmesg = True
+            continue
+        if l == 'S2MMU-DMESG-END':
+            in_dmesg = False
+            continue
+        if (in_dmesg or l.startswith('[')) and SPLAT.search(l) and \
+                not IGNORE.search(l):
+            splats.append(l)
+    # kmemleak's report is printed before the dmesg block.
+    splats += [l for l in lines if l.startswith('unreferenced object')]
+    if splats:
+        print('# kernel log splats:')
+        for l in splats:
+            print('#   ' + l)
+    result('FAIL' if splats or not done else 'PASS', 'dmesg-clean')
+
+    print('# %s: %d passed, %d failed, %d skipped' %
+          (args.target, counts['PASS'], counts['FAIL'], counts['SKIP']))
+    return 1 if counts['FAIL'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run.sh [--demo] [--filter TEST] [TARGET...]: boot each kernel target in
+# QEMU (TCG) from a busybox initramfs holding s2mmu.ko and the selftests
+# (or the demo VMM), and check the result.
+#
+# A target fails on any "not ok", on a test binary whose plan is not
+# complete or whose exit status is non-zero, on a boot that times out, on
+# a module that does not load or unload, and on any WARNING/BUG/Oops/
+# KASAN/lockdep/leak line in the kernel log (which is printed).
+#
+# Environment: S2MMU_ACCEL=kvm tries KVM first (falling back to TCG);
+# S2MMU_QEMU_TIMEOUT (seconds, default 900) bounds one boot.
+set -euo pipefail
+. "$(dirname "$0")/../../scripts/lib.sh"
+
+mode=test
+filter=
+targets=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--demo) mode=demo ;;
+	--filter) filter=$2; shift ;;
+	*) targets="$targets $1" ;;
+	esac
+	shift
+done
+[ -n "$targets" ] || targets=$S2MMU_TARGETS
+
+# Userspace: static binaries, so the initramfs needs no libc.
+build_user() {
+	local target=$1 out=$2 cc src inc
+	case "$target" in
+	arm64-*) cc=aarch64-linux-gnu-gcc ;;
+	*) cc=gcc ;;
+	esac
+	src=$(s2_linux_src)
+	inc="-I$S2MMU_TOP/include/uapi -I$src/tools/testing/selftests"
+	mkdir -p "$out/tests" "$out/tools"
+	for f in "$S2MMU_TOP"/tests/selftests/*_test.c; do
+		$cc -static -O2 -g -Wall -Werror \
+			$inc -o "$out/tests/$(basename "${f%.c}")" "$f" -lpthread
+	done
+	$cc -static -O2 -Wall -Wextra -Werror -I"$S2MMU_TOP/include/uapi" \
+		-o "$out/tools/s2mmu-demo" "$S2MMU_TOP/tools/s2mmu-demo.c"
+}
+
+make_initramfs() {
+	local target=$1 root=$2 img=$3 busybox
+	case "$target" in
+	arm64-*) busybox=$S2MMU_CACHE/busybox-arm64/bin/busybox ;;
+	*) busybox=/bin/busybox ;;
+	esac
+	[ -x "$busybox" ] || s2_die "$busybox missing: run scripts/deps.sh"
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,lib/modules}
+	cp "$busybox" "$root/bin/busybox"
+	cp "$S2MMU_TOP/tests/qemu/init" "$root/init"
+	chmod 755 "$root/init"
+	cp "$S2MMU_BUILD/$target/module/s2mmu.ko" "$root/lib/modules/"
+	cp -r "$S2MMU_BUILD/$target/user/tests" "$S2MMU_BUILD/$target/user/tools" "$root/"
+	(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$img"
+}
+
+boot() {
+	local target=$1 initrd=$2 log=$3 cmdline qemu accel
+	s2_target_vars "$target"
+	[ -f "$T_IMAGE" ] || s2_die "$T_IMAGE missing: run scripts/deps.sh"
+	cmdline="loglevel=1 panic=-1 s2mmu.mode=$mode"
+	[ -z "$filter" ] || cmdline="$cmdline s2mmu.filter=$filter"
+	case "$T_QEMU_ARCH" in
+	x86_64)
+		qemu=(qemu-system-x86_64 -M pc -cpu max -smp 2 -m 2G)
+		cmdline="console=ttyS0 $cmdline"
+		;;
+	aarch64)
+		qemu=(qemu-system-aarch64 -M virt,mte=on -cpu max -smp 2 -m 2G)
+		cmdline="console=ttyAMA0 $cmdline"
+		;;
+	esac
+	accel="-accel tcg,thread=multi"
+	[ "${S2MMU_ACCEL:-tcg}" != kvm ] || accel="-accel kvm -accel tcg,thread=multi"
+	# shellcheck disable=SC2086
+	timeout --foreground "${S2MMU_QEMU_TIMEOUT:-900}" \
+		"${qemu[@]}" $accel -nographic -no-reboot -nodefaults \
+		-serial stdio -kernel "$T_IMAGE" -initrd "$initrd" \
+		-append "$cmdline" < /dev/null > "$log" 2>&1 || true
+	if [ "${S2MMU_ACCEL:-tcg}" = kvm ] && ! grep -q S2MMU-DONE "$log"; then
+		s2_log "$target: KVM run failed, retrying with TCG"
+		S2MMU_ACCEL=tcg boot "$@"
+	fi
+}
+
+failed=0
+for target in $targets; do
+	s2_log "$target: building module and userspace"
+	bash "$S2MMU_TOP/scripts/build-module.sh" "$target" 2>/dev/null
+	build_user "$target" "$S2MMU_BUILD/$target/user"
+	initrd=$S2MMU_BUILD/$target/initramfs.cpio.gz
+	make_initramfs "$target" "$S2MMU_BUILD/$target/initramfs" "$initrd"
+	log=$S2MMU_BUILD/$target/console-$mode.log
+	s2_log "$target: booting ($mode)"
+	start=$(date +%s)
+	boot "$target" "$initrd" "$log"
+	s2_log "$target: QEMU ran $(($(date +%s) - start)) s; console log: $log"
+	if [ "$mode" = demo ]; then
+		sed -n '/^S2MMU-BEGIN demo/,/^S2MMU-END demo/p' "$log" | tr -d '\r' |
+			sed '1d;$d'
+	fi
+	python3 "$S2MMU_TOP/tests/qemu/parse.py" --target "$target" \
+		--mode "$mode" "$log" || failed=1
+done
+exit $failed
