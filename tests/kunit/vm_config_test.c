@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the S2MMU_CREATE_VM argument parser (mmu/vm_config.c)
+ * and the layout of the VM uAPI structures.
+ */
+#include <kunit/test.h>
+#include <linux/kernel.h>
+#include <linux/stddef.h>
+
+#include "s2mmu.h"
+
+struct vm_type_case {
+	const char *name;
+	unsigned long arg;
+	int ret;
+	u32 type;
+	u32 gpa_bits;
+	u32 levels;
+};
+
+#define X86	S2MMU_VM_X86_TDP
+#define ARM	S2MMU_VM_ARM64_S2
+#define BITS(n)	S2MMU_VM_GPA_BITS(n)
+
+static const struct vm_type_case vm_type_cases[] = {
+	{ "x86 default",	X86,		0, X86, 48, 4 },
+	{ "x86 48",		X86 | BITS(48),	0, X86, 48, 4 },
+	{ "x86 57",		X86 | BITS(57),	0, X86, 57, 5 },
+	{ "x86 47",		X86 | BITS(47),	-EINVAL },
+	{ "x86 49",		X86 | BITS(49),	-EINVAL },
+	{ "x86 56",		X86 | BITS(56),	-EINVAL },
+	{ "x86 58",		X86 | BITS(58),	-EINVAL },
+	{ "x86 40",		X86 | BITS(40),	-EINVAL },
+	{ "x86 255",		X86 | BITS(255), -EINVAL },
+	{ "arm64 default",	ARM,		0, ARM, 40, 4 },
+	{ "arm64 31",		ARM | BITS(31),	-EINVAL },
+	{ "arm64 32",		ARM | BITS(32),	0, ARM, 32, 3 },
+	{ "arm64 36",		ARM | BITS(36),	0, ARM, 36, 3 },
+	{ "arm64 39",		ARM | BITS(39),	0, ARM, 39, 3 },
+	{ "arm64 40",		ARM | BITS(40),	0, ARM, 40, 4 },
+	{ "arm64 42",		ARM | BITS(42),	0, ARM, 42, 4 },
+	{ "arm64 44",		ARM | BITS(44),	0, ARM, 44, 4 },
+	{ "arm64 48",		ARM | BITS(48),	0, ARM, 48, 4 },
+	{ "arm64 49",		ARM | BITS(49),	-EINVAL },
+	{ "arm64 57",		ARM | BITS(57),	-EINVAL },
+	{ "type 0",		0,		-EINVAL },
+	{ "type 0 48",		BITS(48),	-EINVAL },
+	{ "type 3",		3,		-EINVAL },
+	{ "type 255",		0xff,		-EINVAL },
+	{ "x86 bit 16",		X86 | BIT(16),	-EINVAL },
+	{ "arm64 bit 31",	ARM | BIT(31),	-EINVAL },
+	{ "x86 top bit",	X86 | BIT(BITS_PER_LONG - 1), -EINVAL },
+	{ "all ones",		~0UL,		-EINVAL },
+};
+
+static void vm_type_case_desc(const struct vm_type_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vm_type, vm_type_cases, vm_type_case_desc);
+
+static void vm_config_parse_test(struct kunit *test)
+{
+	const struct vm_type_case *c = test->param_value;
+	struct s2mmu_vm_config cfg = { .type = 0xdead, .gpa_bits = 0xbeef };
+	int ret = s2mmu_parse_vm_type(c->arg, &cfg);
+
+	KUNIT_ASSERT_EQ(test, ret, c->ret);
+	if (ret) {
+		/* A rejected argument leaves the output alone. */
+		KUNIT_EXPECT_EQ(test, cfg.type, 0xdead);
+		KUNIT_EXPECT_EQ(test, cfg.gpa_bits, 0xbeef);
+		return;
+	}
+	KUNIT_EXPECT_EQ(test, cfg.type, c->type);
+	KUNIT_EXPECT_EQ(test, cfg.gpa_bits, c->gpa_bits);
+	KUNIT_EXPECT_EQ(test, cfg.levels, c->levels);
+	KUNIT_EXPECT_EQ(test, s2mmu_vm_config_max_gpa(&cfg),
+			1ULL << c->gpa_bits);
+}
+
+/*
+ * Every (type, width) byte pair against an independent statement of the
+ * rules: the levels are the fewest 9-bit table levels covering
+ * width - 12 bits, and the tables then span at least max_gpa.
+ */
+static void vm_config_sweep_test(struct kunit *test)
+{
+	unsigned int type, bits, valid = 0;
+
+	for (type = 0; type < 256; type++) {
+		for (bits = 0; bits < 256; bits++) {
+			struct s2mmu_vm_config cfg;
+			unsigned int want_bits = bits;
+			bool ok;
+			int ret;
+
+			if (type == X86) {
+				want_bits = bits ? bits : 48;
+				ok = want_bits == 48 || want_bits == 57;
+			} else if (type == ARM) {
+				want_bits = bits ? bits : 40;
+				ok = want_bits >= 32 && want_bits <= 48;
+			} else {
+				ok = false;
+			}
+
+			ret = s2mmu_parse_vm_type(type | BITS(bits), &cfg);
+			KUNIT_ASSERT_EQ_MSG(test, ret, ok ? 0 : -EINVAL,
+					    "type %u bits %u", type, bits);
+			if (!ok)
+				continue;
+			valid++;
+			KUNIT_ASSERT_EQ(test, cfg.type, type);
+			KUNIT_ASSERT_EQ(test, cfg.gpa_bits, want_bits);
+			/* levels covers the width, and one level fewer does not */
+			KUNIT_ASSERT_GE(test, 12 + 9 * cfg.levels, want_bits);
+			KUNIT_ASSERT_LT(test, 12 + 9 * (cfg.levels - 1), want_bits);
+			KUNIT_ASSERT_EQ(test, s2mmu_vm_config_max_gpa(&cfg),
+					1ULL << want_bits);
+		}
+	}
+	/* x86: default, 48, 57; arm64: default, 32..48 */
+	KUNIT_EXPECT_EQ(test, valid, 3 + 1 + 17);
+}
+
+/* Any bit above the width field makes an otherwise valid argument invalid. */
+static void vm_config_stray_bits_test(struct kunit *test)
+{
+	static const unsigned long good[] = {
+		X86, X86 | BITS(57), ARM, ARM | BITS(32), ARM | BITS(48),
+	};
+	struct s2mmu_vm_config cfg;
+	unsigned int i, bit;
+
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		KUNIT_ASSERT_EQ(test, s2mmu_parse_vm_type(good[i], &cfg), 0);
+		for (bit = 16; bit < BITS_PER_LONG; bit++)
+			KUNIT_EXPECT_EQ_MSG(test,
+					    s2mmu_parse_vm_type(good[i] | BIT(bit), &cfg),
+					    -EINVAL, "arg %#lx bit %u", good[i], bit);
+	}
+}
+
+#define member_size(type, m)	sizeof_field(type, m)
+
+static void vm_info_layout_test(struct kunit *test)
+{
+	size_t fields = member_size(struct s2mmu_vm_info, type) +
+			member_size(struct s2mmu_vm_info, gpa_bits) +
+			member_size(struct s2mmu_vm_info, levels) +
+			member_size(struct s2mmu_vm_info, pad) +
+			member_size(struct s2mmu_vm_info, max_gpa);
+
+	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_vm_info) % 8, 0);
+	/* No implicit padding: the members fill the structure exactly. */
+	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_vm_info), fields);
+	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_vm_info), 24);
+	KUNIT_EXPECT_EQ(test, offsetof(struct s2mmu_vm_info, type), 0);
+	KUNIT_EXPECT_EQ(test, offsetof(struct s2mmu_vm_info, gpa_bits), 4);
+	KUNIT_EXPECT_EQ(test, offsetof(struct s2mmu_vm_info, levels), 8);
+	KUNIT_EXPECT_EQ(test, offsetof(struct s2mmu_vm_info, pad), 12);
+	KUNIT_EXPECT_EQ(test, offsetof(struct s2mmu_vm_info, max_gpa), 16);
+	KUNIT_EXPECT_EQ(test, member_size(struct s2mmu_vm_info, max_gpa), 8);
+	/* The ioctl number encodes the size userspace passes. */
+	KUNIT_EXPECT_EQ(test, _IOC_SIZE(S2MMU_GET_VM_INFO),
+			sizeof(struct s2mmu_vm_info));
+	KUNIT_EXPECT_EQ(test, _IOC_DIR(S2MMU_GET_VM_INFO), _IOC_READ);
+}
+
+static struct kunit_case vm_config_cases[] = {
+	KUNIT_CASE_PARAM(vm_config_parse_test, vm_type_gen_params),
+	KUNIT_CASE(vm_config_sweep_test),
+	KUNIT_CASE(vm_config_stray_bits_test),
+	KUNIT_CASE(vm_info_layout_test),
+	{}
+};
+
+static struct kunit_suite vm_config_suite = {
+	.name = "s2mmu_vm_config",
+	.test_cases = vm_config_cases,
+};
+
+kunit_test_suite(vm_config_suite);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit tests for s2mmu VM configuration parsing");
