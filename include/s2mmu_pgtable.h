@@ -271,8 +271,15 @@ int s2mmu_pgtable_walk(struct s2mmu_pgtable *pgt, u64 addr, u64 size,
  * @valid: false once the range is exhausted.
  *
  * Runs under rcu_read_lock() (and mmu_lock as the operation requires).
- * Unlike the visitor walk it can stop anywhere: after a yield
- * s2mmu_pt_iter_restart() walks down again from the root to @pos.
+ * Unlike the visitor walk it can stop anywhere: after a yield the next
+ * step walks down again from the root to @pos.  Use as::
+ *
+ *	for (s2mmu_pt_iter_start(&it, pgt, start, end, 0); it.valid;
+ *	     s2mmu_pt_iter_next(&it)) {
+ *		if (s2mmu_pt_iter_cond_resched(&it, op))
+ *			continue;
+ *		...
+ *	}
  */
 struct s2mmu_pt_iter {
 	struct s2mmu_pgtable *pgt;
@@ -296,10 +303,6 @@ void s2mmu_pt_iter_next(struct s2mmu_pt_iter *it);
 void s2mmu_pt_iter_restart(struct s2mmu_pt_iter *it);
 bool s2mmu_pt_iter_cond_resched(struct s2mmu_pt_iter *it,
 				struct s2mmu_pt_op *op);
-
-#define for_each_s2mmu_pt_entry(it, pgt, start, end, min_level)	\
-	for (s2mmu_pt_iter_start(it, pgt, start, end, min_level);	\
-	     (it)->valid; s2mmu_pt_iter_next(it))
 
 /* Operations.  Ranges are in bytes of guest physical address space. */
 int s2mmu_pgtable_map(struct s2mmu_pgtable *pgt, u64 gpa, u64 pa, u64 size,

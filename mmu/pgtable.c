@@ -1,0 +1,813 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The stage-2 table engine: format-neutral operations on a tree of table
+ * pages, built on the walker and iterator in walk.c.
+ *
+ * Every change of an entry is atomic (cmpxchg or xchg), even for a caller
+ * holding mmu_lock for write, because lockless walkers set Accessed and
+ * Dirty bits with cmpxchg under RCU only.  Callers holding mmu_lock for
+ * read race with each other: the loser of a cmpxchg re-reads the entry and
+ * either carries on (someone linked the table it wanted) or returns
+ * -EAGAIN for the caller to retry.  An entry being rebuilt holds the
+ * format's frozen value; whoever meets it returns -EAGAIN (lookups and
+ * aging treat it as not present).
+ *
+ * Table pages come from a caller-filled struct s2mmu_table_cache; the
+ * engine never allocates while the caller holds a spinning lock.  Unlinked
+ * table pages are frozen entry by entry, so a racing installer that still
+ * sees the old table fails its cmpxchg, and are freed after an RCU grace
+ * period.
+ */
+#include <linux/gfp.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/rcupdate.h>
+#include <linux/string.h>
+
+#include "pgtable_internal.h"
+
+#ifdef S2MMU_KUNIT
+void (*s2mmu_pt_test_race_hook)(struct s2mmu_pgtable *pgt);
+#endif
+
+/**
+ * s2mmu_table_cache_init() - make an empty table page cache.
+ * @cache: the cache.
+ */
+void s2mmu_table_cache_init(struct s2mmu_table_cache *cache)
+{
+	cache->nobjs = 0;
+}
+
+/**
+ * s2mmu_table_cache_topup() - fill a table page cache before taking locks.
+ * @cache: the cache.
+ * @min: pages the coming operation needs at least; at most
+ *       %S2MMU_TABLE_CACHE_CAPACITY.
+ *
+ * Allocates zeroed pages with GFP_KERNEL_ACCOUNT (may sleep) until the
+ * cache is full; stops early, without error, once an allocation fails
+ * with @min pages held.
+ *
+ * Return: 0, -EINVAL if @min exceeds the capacity, or -ENOMEM.
+ */
+int s2mmu_table_cache_topup(struct s2mmu_table_cache *cache, int min)
+{
+	if (min > S2MMU_TABLE_CACHE_CAPACITY)
+		return -EINVAL;
+	if (cache->nobjs >= min)
+		return 0;
+	while (cache->nobjs < S2MMU_TABLE_CACHE_CAPACITY) {
+		void *page = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+
+		if (!page)
+			return cache->nobjs >= min ? 0 : -ENOMEM;
+		cache->objs[cache->nobjs++] = page;
+	}
+	return 0;
+}
+
+/**
+ * s2mmu_table_cache_free() - free the pages left in a table page cache.
+ * @cache: the cache; empty afterwards.
+ */
+void s2mmu_table_cache_free(struct s2mmu_table_cache *cache)
+{
+	while (cache->nobjs)
+		free_page((unsigned long)cache->objs[--cache->nobjs]);
+}
+
+static u64 *pt_cache_pop(struct s2mmu_pt_op *op)
+{
+	if (!op || !op->cache || !op->cache->nobjs)
+		return NULL;
+	return op->cache->objs[--op->cache->nobjs];
+}
+
+/* Give back a page popped but not linked; it must be zeroed again. */
+static void pt_cache_push(struct s2mmu_pt_op *op, u64 *table)
+{
+	memset(table, 0, S2MMU_PT_TABLE_SIZE);
+	op->cache->objs[op->cache->nobjs++] = table;
+}
+
+static void pt_free_rcu_cb(struct rcu_head *head)
+{
+	struct page *page = container_of(head, struct page, rcu_head);
+	struct s2mmu_pgtable *pgt = (struct s2mmu_pgtable *)page_private(page);
+
+	set_page_private(page, 0);
+	__free_page(page);
+	atomic_long_inc(&pgt->tables_freed);
+	atomic_long_dec(&pgt->rcu_pending);
+}
+
+/* Free an unlinked table page once every current RCU reader is done. */
+static void pt_free_table_rcu(struct s2mmu_pgtable *pgt, u64 *table)
+{
+	struct page *page = virt_to_page(table);
+
+	set_page_private(page, (unsigned long)pgt);
+	atomic_long_inc(&pgt->rcu_pending);
+	call_rcu(&page->rcu_head, pt_free_rcu_cb);
+}
+
+/*
+ * Tear down a table (holding @level entries) already unlinked from the
+ * tree: freeze every entry, so an installer still looking at the table
+ * fails its cmpxchg, tear down the tables below, and free the page after
+ * a grace period.
+ */
+static void pt_free_unlinked(struct s2mmu_pgtable *pgt, u64 *table,
+			     unsigned int level)
+{
+	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	unsigned int i;
+
+	for (i = 0; i < S2MMU_PT_ENTRIES; i++) {
+		u64 old = xchg(&table[i], ops->frozen_pte);
+
+		if (ops->is_table(old, level))
+			pt_free_unlinked(pgt, pt_table_va(pgt, old), level - 1);
+	}
+	atomic_long_dec(&pgt->tables[level]);
+	pt_free_table_rcu(pgt, table);
+}
+
+/*
+ * Replace the table entry *@ptep (which was @old, at @level) by @new and
+ * tear down the table it pointed to.  The entry is frozen meanwhile.
+ */
+static int pt_replace_table(struct s2mmu_pgtable *pgt, u64 *ptep, u64 old,
+			    unsigned int level, u64 new,
+			    struct s2mmu_pt_op *op)
+{
+	pt_race_window(pgt);
+	if (!pt_try_set(ptep, old, pgt->ops->frozen_pte))
+		return -EAGAIN;
+	pt_free_unlinked(pgt, pt_table_va(pgt, old), level - 1);
+	/* Nobody else writes a frozen entry. */
+	WRITE_ONCE(*ptep, new);
+	op->flush = true;
+	return 0;
+}
+
+/*
+ * Link a table below the entry of @ctx (at level > 0), which is empty or
+ * a huge leaf: an empty table, or one of leaves repeating the huge leaf's
+ * translation.  Returns 0 when the entry is a table afterwards (linked by
+ * us or by a racing installer).
+ */
+static int pt_link_table(struct s2mmu_walk_ctx *ctx, struct s2mmu_pt_op *op)
+{
+	struct s2mmu_pgtable *pgt = ctx->pgt;
+	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	unsigned int level = ctx->level;
+	u64 old = ctx->old;
+	u64 *table;
+	unsigned int i;
+
+	for (;;) {
+		bool leaf;
+
+		if (pt_is_frozen(pgt, old))
+			return -EAGAIN;
+		if (ops->is_table(old, level))
+			return 0;
+		leaf = ops->is_leaf(old, level);
+		if (ops->is_present(old) && !leaf)
+			return -EINVAL;
+
+		table = pt_cache_pop(op);
+		if (!table)
+			return -ENOMEM;
+		if (leaf) {
+			for (i = 0; i < S2MMU_PT_ENTRIES; i++)
+				table[i] = ops->split_leaf(old, level, i);
+		}
+		pt_race_window(pgt);
+		if (pt_try_set(ctx->ptep, old,
+			       ops->make_table(virt_to_phys(table)))) {
+			atomic_long_inc(&pgt->tables[level - 1]);
+			return 0;
+		}
+
+		/* Lost a race: look again at what is there now. */
+		pt_cache_push(op, table);
+		old = READ_ONCE(*ctx->ptep);
+		if (op->shared && !ops->is_table(old, level))
+			return -EAGAIN;
+	}
+}
+
+struct pt_map_args {
+	u64 gpa;
+	u64 pa;
+	unsigned int level;
+	u32 prot;
+	struct s2mmu_pt_op *op;
+};
+
+static int pt_map_leaf(struct s2mmu_walk_ctx *ctx, struct pt_map_args *m)
+{
+	struct s2mmu_pgtable *pgt = ctx->pgt;
+	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	unsigned int level = ctx->level;
+	u64 pa = m->pa + (ctx->addr - m->gpa);
+	u64 new = ops->make_leaf(pa, level, m->prot);
+	u64 old = ctx->old;
+	u32 keep = S2MMU_PROT_RWX | S2MMU_PROT_DEVICE;
+	bool present;
+
+	for (;;) {
+		if (pt_is_frozen(pgt, old))
+			return -EAGAIN;
+		if (ops->is_table(old, level))
+			return -EEXIST;
+		present = ops->is_leaf(old, level);
+		/* Same translation and rights: keep its Accessed/Dirty. */
+		if (present && ops->leaf_pa(old, level) == pa &&
+		    (ops->leaf_prot(old, level) & keep) == (m->prot & keep))
+			return 0;
+		pt_race_window(pgt);
+		if (pt_try_set(ctx->ptep, old, new))
+			break;
+		if (m->op->shared)
+			return -EAGAIN;
+		old = READ_ONCE(*ctx->ptep);
+	}
+
+	if (present && (ops->leaf_pa(old, level) != pa ||
+			(ops->leaf_prot(old, level) & ~m->prot & keep)))
+		m->op->flush = true;
+	return 0;
+}
+
+static int pt_map_cb(struct s2mmu_walk_ctx *ctx)
+{
+	struct pt_map_args *m = ctx->arg;
+
+	if (ctx->level == m->level) {
+		if (ctx->visit == S2MMU_WALK_TABLE_PRE)
+			return -EEXIST;
+		return pt_map_leaf(ctx, m);
+	}
+	if (ctx->visit != S2MMU_WALK_LEAF)
+		return 0;
+	return pt_link_table(ctx, m->op);
+}
+
+static bool pt_aligned(u64 x, unsigned int level)
+{
+	return !(x & (s2mmu_pt_level_size(level) - 1));
+}
+
+/**
+ * s2mmu_pgtable_map() - map a range with leaves of one level.
+ * @pgt: the tree.
+ * @gpa: first guest physical address, aligned to the level.
+ * @pa: physical address @gpa maps to, aligned to the level.
+ * @size: bytes, a multiple of the level size.
+ * @level: level of the leaves: 0 (4K), 1 (2M) or 2 (1G).
+ * @prot: S2MMU_PROT_* of the leaves (W needs R).
+ * @op: the table page cache, lock mode; @op->flush is set if an existing
+ *      translation changed.
+ *
+ * Links missing tables (from @op->cache) and splits huge leaves found
+ * above @level on the way down.  An existing leaf with the same address
+ * and rights is kept with its Accessed/Dirty bits; another leaf is
+ * replaced.  A table already at @level is left alone: collapse it first.
+ * The operation is not all-or-nothing: on error, the part already done
+ * stays, and retrying the same call after fixing the cause is safe.
+ *
+ * Return: 0; -EINVAL for bad arguments; -ENOMEM when the cache ran dry;
+ * -EEXIST if a table sits at @level; -EAGAIN after losing a race with
+ * another installer under a shared lock or meeting a frozen entry.
+ */
+int s2mmu_pgtable_map(struct s2mmu_pgtable *pgt, u64 gpa, u64 pa, u64 size,
+		      unsigned int level, u32 prot, struct s2mmu_pt_op *op)
+{
+	struct pt_map_args m = {
+		.gpa = gpa, .pa = pa, .level = level, .prot = prot, .op = op,
+	};
+	struct s2mmu_walker walker = {
+		.cb = pt_map_cb,
+		.arg = &m,
+		.flags = S2MMU_WALK_LEAF | S2MMU_WALK_TABLE_PRE,
+	};
+
+	if (level > S2MMU_PT_MAX_LEAF_LEVEL || level >= pgt->levels ||
+	    !pt_aligned(gpa, level) || !pt_aligned(pa, level) ||
+	    !pt_aligned(size, level) || !size || gpa + size < gpa ||
+	    !pt_range_ok(pgt, gpa, gpa + size) ||
+	    pa + size < pa || pa + size > (1ULL << pgt->ops->pa_bits) ||
+	    (prot & ~S2MMU_PROT_ALL) ||
+	    ((prot & S2MMU_PROT_W) && !(prot & S2MMU_PROT_R)))
+		return -EINVAL;
+
+	return s2mmu_pgtable_walk(pgt, gpa, size, &walker);
+}
+
+/**
+ * s2mmu_pgtable_map_tables_needed() - table pages a map may consume.
+ * @pgt: the tree.
+ * @gpa: first guest physical address of the map.
+ * @size: bytes mapped (non-zero).
+ * @level: level of the leaves.
+ *
+ * The worst case, with no table present yet (or every huge leaf on the way
+ * to be split): one table per level-sized block of the range at each
+ * level from @level up to below the root.
+ *
+ * Return: the number of table pages.
+ */
+unsigned int s2mmu_pgtable_map_tables_needed(struct s2mmu_pgtable *pgt,
+					     u64 gpa, u64 size,
+					     unsigned int level)
+{
+	u64 last = gpa + size - 1;
+	unsigned int l, n = 0;
+
+	for (l = level; l + 1 < pgt->levels; l++) {
+		unsigned int shift = s2mmu_pt_level_shift(l + 1);
+
+		n += (last >> shift) - (gpa >> shift) + 1;
+	}
+	return n;
+}
+
+struct pt_split_args {
+	unsigned int level;
+	struct s2mmu_pt_op *op;
+};
+
+static int pt_split_cb(struct s2mmu_walk_ctx *ctx)
+{
+	struct pt_split_args *s = ctx->arg;
+
+	if (ctx->level <= s->level)
+		return 0;
+	if (pt_is_frozen(ctx->pgt, ctx->old))
+		return -EAGAIN;
+	if (!ctx->pgt->ops->is_leaf(ctx->old, ctx->level))
+		return 0;
+	return pt_link_table(ctx, s->op);
+}
+
+/**
+ * s2mmu_pgtable_split() - split huge leaves down to a level.
+ * @pgt: the tree.
+ * @start: first guest physical address of the range.
+ * @end: end of the range (exclusive).
+ * @level: split every leaf above this level that overlaps the range until
+ *         the range is mapped by leaves of @level or below.
+ * @op: the table page cache and lock mode.
+ *
+ * Each new table repeats the huge leaf's translation, permissions and
+ * attributes, so no TLB flush is needed.  Leaves of a split that lie
+ * outside the range are split no further.
+ *
+ * Return: 0, -EINVAL, -ENOMEM when the cache ran dry, or -EAGAIN.
+ */
+int s2mmu_pgtable_split(struct s2mmu_pgtable *pgt, u64 start, u64 end,
+			unsigned int level, struct s2mmu_pt_op *op)
+{
+	struct pt_split_args s = { .level = level, .op = op };
+	struct s2mmu_walker walker = {
+		.cb = pt_split_cb,
+		.arg = &s,
+		.flags = S2MMU_WALK_LEAF,
+	};
+
+	if (!pt_range_ok(pgt, start, end))
+		return -EINVAL;
+	return s2mmu_pgtable_walk(pgt, start, end - start, &walker);
+}
+
+/**
+ * s2mmu_pgtable_collapse() - remove the table at a level so a huge leaf
+ *			      can be mapped there.
+ * @pgt: the tree.
+ * @gpa: a guest physical address the huge leaf will map.
+ * @level: level of the future leaf (1 or 2).
+ * @op: lock mode; @op->flush is set when a table was removed.
+ *
+ * Unlinks the table (and everything below it) held by the entry of @level
+ * mapping @gpa, leaving the entry empty.  Nothing to do if there is no
+ * table there.
+ *
+ * Return: 0, -EINVAL, or -EAGAIN if the entry is frozen or changed under
+ * a shared lock.
+ */
+int s2mmu_pgtable_collapse(struct s2mmu_pgtable *pgt, u64 gpa,
+			   unsigned int level, struct s2mmu_pt_op *op)
+{
+	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	unsigned int l = pgt->levels - 1;
+	u64 *table = pgt->root;
+	int ret = 0;
+	u64 *ptep;
+	u64 old;
+
+	if (!level || level >= pgt->levels || gpa >= pt_max_addr(pgt))
+		return -EINVAL;
+
+	rcu_read_lock();
+	for (;;) {
+		ptep = &table[pt_index(gpa, l)];
+		old = READ_ONCE(*ptep);
+		if (pt_is_frozen(pgt, old)) {
+			ret = -EAGAIN;
+			break;
+		}
+		if (!ops->is_table(old, l))
+			break;
+		if (l == level) {
+			ret = pt_replace_table(pgt, ptep, old, l, 0, op);
+			break;
+		}
+		table = pt_table_va(pgt, old);
+		l--;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/* Zap the entry the iterator stands on; -EAGAIN if it is frozen. */
+/* Zap the leaf the iterator stands on; false if it changed meanwhile. */
+static bool pt_zap_leaf(struct s2mmu_pt_iter *it, struct s2mmu_pt_op *op)
+{
+	if (op->shared) {
+		pt_race_window(it->pgt);
+		if (!pt_try_set(it->ptep, it->old, 0))
+			return false;
+	} else {
+		/* exclusive: only Accessed/Dirty change meanwhile */
+		xchg(it->ptep, 0);
+	}
+	it->old = 0;
+	op->flush = true;
+	return true;
+}
+
+/* Zap the entry the iterator stands on; -EAGAIN if it is frozen. */
+static int pt_zap_entry(struct s2mmu_pt_iter *it, unsigned int mode,
+			struct s2mmu_pt_op *op)
+{
+	struct s2mmu_pgtable *pgt = it->pgt;
+	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	u64 size = s2mmu_pt_level_size(it->level);
+
+	for (;;) {
+		u64 old = it->old;
+
+		if (pt_is_frozen(pgt, old))
+			return -EAGAIN;
+		if (!ops->is_present(old))
+			return 0;
+		if (!ops->is_table(old, it->level)) {
+			if (pt_zap_leaf(it, op))
+				return 0;
+		} else if (!(mode & S2MMU_ZAP_TABLES) || it->addr < it->start ||
+			   it->addr + size > it->end) {
+			/* Only whole tables inside the range; else descend. */
+			return 0;
+		} else if (!pt_replace_table(pgt, it->ptep, old, it->level, 0,
+					     op)) {
+			it->old = 0;
+			return 0;
+		}
+		it->old = READ_ONCE(*it->ptep);
+	}
+}
+
+/**
+ * s2mmu_pgtable_zap() - remove the translations of a range.
+ * @pgt: the tree.
+ * @start: first guest physical address; rounded down to 4 KiB.
+ * @end: end of the range (exclusive); rounded up to 4 KiB.
+ * @mode: %S2MMU_ZAP_LEAVES removes every leaf that overlaps the range (a
+ *        huge leaf as a whole) and keeps tables; %S2MMU_ZAP_TABLES also
+ *        unlinks every table whose whole span lies inside the range.  The
+ *        root table is never removed.
+ * @op: lock mode and yielding: with @op->may_yield the loop may drop the
+ *      lock to reschedule, only after forward progress and only with no
+ *      flush pending (see s2mmu_pt_iter_cond_resched()).  @op->flush is
+ *      set when anything was removed.
+ *
+ * Return: 0, -EINVAL, or -EAGAIN on a frozen entry (shared lock only).
+ */
+int s2mmu_pgtable_zap(struct s2mmu_pgtable *pgt, u64 start, u64 end,
+		      unsigned int mode, struct s2mmu_pt_op *op)
+{
+	struct s2mmu_pt_iter it;
+	int ret = 0;
+
+	start = round_down(start, 1ULL << S2MMU_PT_PAGE_SHIFT);
+	end = round_up(end, 1ULL << S2MMU_PT_PAGE_SHIFT);
+	if (!pt_range_ok(pgt, start, end))
+		return -EINVAL;
+
+	rcu_read_lock();
+	for (s2mmu_pt_iter_start(&it, pgt, start, end, 0); it.valid;
+	     s2mmu_pt_iter_next(&it)) {
+		if (s2mmu_pt_iter_cond_resched(&it, op))
+			continue;
+		ret = pt_zap_entry(&it, mode, op);
+		if (ret)
+			break;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+struct pt_prot_args {
+	u32 set;
+	u32 clear;
+	struct s2mmu_pt_op *op;
+};
+
+static int pt_prot_cb(struct s2mmu_walk_ctx *ctx)
+{
+	struct pt_prot_args *p = ctx->arg;
+	struct s2mmu_pgtable *pgt = ctx->pgt;
+	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	u64 old = ctx->old;
+
+	for (;;) {
+		u64 new;
+
+		if (pt_is_frozen(pgt, old))
+			return -EAGAIN;
+		if (!ops->is_leaf(old, ctx->level))
+			return 0;
+		new = ops->leaf_update(old, ctx->level, p->set, p->clear);
+		if (new == old)
+			return 0;
+		pt_race_window(pgt);
+		if (pt_try_set(ctx->ptep, old, new)) {
+			u32 removed = ops->leaf_prot(old, ctx->level) & p->clear;
+
+			if (removed & (S2MMU_PROT_RWX | S2MMU_PROT_DIRTY))
+				p->op->flush = true;
+			return 0;
+		}
+		old = READ_ONCE(*ctx->ptep);
+	}
+}
+
+/**
+ * s2mmu_pgtable_update_prot() - change permissions of the leaves of a range.
+ * @pgt: the tree.
+ * @start: first guest physical address.
+ * @end: end of the range (exclusive).
+ * @set: S2MMU_PROT_* to add (not %S2MMU_PROT_DEVICE).
+ * @clear: S2MMU_PROT_* to remove (not %S2MMU_PROT_DEVICE).
+ * @op: lock mode; @op->flush is set when a right (or Dirty) was removed.
+ *
+ * Every leaf overlapping the range is changed, a huge leaf as a whole.
+ *
+ * Return: 0, -EINVAL, or -EAGAIN on a frozen entry.
+ */
+int s2mmu_pgtable_update_prot(struct s2mmu_pgtable *pgt, u64 start, u64 end,
+			      u32 set, u32 clear, struct s2mmu_pt_op *op)
+{
+	struct pt_prot_args p = { .set = set, .clear = clear, .op = op };
+	struct s2mmu_walker walker = {
+		.cb = pt_prot_cb,
+		.arg = &p,
+		.flags = S2MMU_WALK_LEAF,
+	};
+
+	if (((set | clear) & ~(S2MMU_PROT_ALL & ~S2MMU_PROT_DEVICE)) ||
+	    !pt_range_ok(pgt, start, end))
+		return -EINVAL;
+	return s2mmu_pgtable_walk(pgt, start, end - start, &walker);
+}
+
+/**
+ * s2mmu_pgtable_wrprotect() - remove write permission from a range.
+ * @pgt: the tree.
+ * @start: first guest physical address.
+ * @end: end of the range (exclusive).
+ * @op: lock mode; @op->flush is set when a writable leaf was changed.
+ *
+ * Return: 0, -EINVAL, or -EAGAIN on a frozen entry.
+ */
+int s2mmu_pgtable_wrprotect(struct s2mmu_pgtable *pgt, u64 start, u64 end,
+			    struct s2mmu_pt_op *op)
+{
+	return s2mmu_pgtable_update_prot(pgt, start, end, 0, S2MMU_PROT_W, op);
+}
+
+struct pt_age_args {
+	bool clear;
+	bool young;
+	struct s2mmu_pt_op *op;
+};
+
+static int pt_age_cb(struct s2mmu_walk_ctx *ctx)
+{
+	struct pt_age_args *a = ctx->arg;
+	const struct s2mmu_pgtable_ops *ops = ctx->pgt->ops;
+	u64 old = ctx->old;
+
+	for (;;) {
+		if (!ops->is_leaf(old, ctx->level) ||
+		    !(ops->leaf_prot(old, ctx->level) & S2MMU_PROT_ACCESSED))
+			return 0;
+		a->young = true;
+		if (!a->clear)
+			return 1;	/* one is enough: stop the walk */
+		pt_race_window(ctx->pgt);
+		if (pt_try_set(ctx->ptep, old,
+			       ops->leaf_update(old, ctx->level, 0,
+						S2MMU_PROT_ACCESSED))) {
+			a->op->flush = true;
+			return 0;
+		}
+		old = READ_ONCE(*ctx->ptep);
+	}
+}
+
+/**
+ * s2mmu_pgtable_age() - test, and optionally clear, Accessed over a range.
+ * @pgt: the tree.
+ * @start: first guest physical address.
+ * @end: end of the range (exclusive).
+ * @clear: clear Accessed in every leaf overlapping the range.
+ * @op: lock mode; @op->flush is set when a bit was cleared (for a
+ *      clear_flush_young caller).
+ *
+ * Needs only rcu_read_lock() (it takes it): it changes nothing but
+ * Accessed, with cmpxchg.  Frozen entries count as not young.
+ *
+ * Return: true if any leaf overlapping the range had Accessed set.
+ */
+bool s2mmu_pgtable_age(struct s2mmu_pgtable *pgt, u64 start, u64 end,
+		       bool clear, struct s2mmu_pt_op *op)
+{
+	struct pt_age_args a = { .clear = clear, .op = op };
+	struct s2mmu_walker walker = {
+		.cb = pt_age_cb,
+		.arg = &a,
+		.flags = S2MMU_WALK_LEAF,
+	};
+
+	if (!pt_range_ok(pgt, start, end))
+		return false;
+	s2mmu_pgtable_walk(pgt, start, end - start, &walker);
+	return a.young;
+}
+
+/**
+ * s2mmu_pgtable_lookup() - translate one guest physical address.
+ * @pgt: the tree.
+ * @gpa: the address.
+ * @flags: S2MMU_LOOKUP_MKYOUNG sets Accessed, S2MMU_LOOKUP_MKDIRTY also
+ *         Dirty if the leaf is writable, as a hardware walker does.
+ * @info: filled with the leaf's level, the translated address, its
+ *        S2MMU_PROT_* (after the update) and the entry; on -ENOENT only
+ *        @info->level, the level of the empty entry met.
+ *
+ * Lockless: runs under rcu_read_lock() (it takes it) and updates bits
+ * with cmpxchg.
+ *
+ * Return: 0, -ENOENT if not mapped, -EINVAL for an address outside the
+ * tree, -EAGAIN on a frozen entry.
+ */
+int s2mmu_pgtable_lookup(struct s2mmu_pgtable *pgt, u64 gpa,
+			 unsigned int flags, struct s2mmu_pt_info *info)
+{
+	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	unsigned int level = pgt->levels - 1;
+	u64 *table = pgt->root;
+	int ret = 0;
+
+	if (gpa >= pt_max_addr(pgt))
+		return -EINVAL;
+
+	rcu_read_lock();
+	for (;;) {
+		u64 *ptep = &table[pt_index(gpa, level)];
+		u64 pte = READ_ONCE(*ptep);
+		u32 prot, set = 0;
+
+		if (pt_is_frozen(pgt, pte)) {
+			ret = -EAGAIN;
+			break;
+		}
+		if (ops->is_table(pte, level)) {
+			table = pt_table_va(pgt, pte);
+			level--;
+			continue;
+		}
+		info->level = level;
+		if (!ops->is_leaf(pte, level)) {
+			ret = -ENOENT;
+			break;
+		}
+
+		prot = ops->leaf_prot(pte, level);
+		if (flags & (S2MMU_LOOKUP_MKYOUNG | S2MMU_LOOKUP_MKDIRTY))
+			set |= S2MMU_PROT_ACCESSED;
+		if ((flags & S2MMU_LOOKUP_MKDIRTY) && (prot & S2MMU_PROT_W))
+			set |= S2MMU_PROT_DIRTY;
+		if (set & ~prot) {
+			u64 new = ops->leaf_update(pte, level, set, 0);
+
+			pt_race_window(pgt);
+			if (!pt_try_set(ptep, pte, new))
+				continue;	/* changed meanwhile: read again */
+			pte = new;
+			prot |= set;
+		}
+
+		info->pa = ops->leaf_pa(pte, level) +
+			   (gpa & (s2mmu_pt_level_size(level) - 1));
+		info->prot = prot;
+		info->pte = pte;
+		break;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/**
+ * s2mmu_pgtable_init() - create an empty tree.
+ * @pgt: the tree to set up.
+ * @ops: its entry format.
+ * @gpa_bits: guest physical address width.
+ *
+ * May sleep: allocates the root table.
+ *
+ * Return: 0, -EINVAL if the format cannot translate @gpa_bits, -ENOMEM.
+ */
+int s2mmu_pgtable_init(struct s2mmu_pgtable *pgt,
+		       const struct s2mmu_pgtable_ops *ops,
+		       unsigned int gpa_bits)
+{
+	int levels = ops->levels(gpa_bits);
+
+	if (levels < 1 || levels > S2MMU_PT_MAX_LEVELS)
+		return -EINVAL;
+
+	memset(pgt, 0, sizeof(*pgt));
+	pgt->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!pgt->root)
+		return -ENOMEM;
+	pgt->ops = ops;
+	pgt->root_pa = virt_to_phys(pgt->root);
+	pgt->gpa_bits = gpa_bits;
+	pgt->levels = levels;
+	atomic_long_set(&pgt->tables[levels - 1], 1);
+	return 0;
+}
+
+/**
+ * s2mmu_pgtable_destroy() - free a tree.
+ * @pgt: the tree; no operation may run on it any more.
+ *
+ * Lockless walkers may still be inside (under RCU): every page is freed
+ * after a grace period.  Waits for those frees (rcu_barrier()), so it
+ * sleeps.
+ */
+void s2mmu_pgtable_destroy(struct s2mmu_pgtable *pgt)
+{
+	struct s2mmu_pt_op op = { };
+
+	if (!pgt->root)
+		return;
+	s2mmu_pgtable_zap(pgt, 0, pt_max_addr(pgt), S2MMU_ZAP_TABLES, &op);
+	atomic_long_dec(&pgt->tables[pgt->levels - 1]);
+	pt_free_table_rcu(pgt, pgt->root);
+	pgt->root = NULL;
+	rcu_barrier();
+}
+
+/**
+ * s2mmu_pgtable_nr_tables() - table pages in the tree, the root included.
+ * @pgt: the tree.
+ *
+ * Return: the sum of @pgt->tables over all levels.
+ */
+unsigned long s2mmu_pgtable_nr_tables(struct s2mmu_pgtable *pgt)
+{
+	unsigned long n = 0;
+	unsigned int l;
+
+	for (l = 0; l < S2MMU_PT_MAX_LEVELS; l++)
+		n += atomic_long_read(&pgt->tables[l]);
+	return n;
+}
+
+/**
+ * s2mmu_pgtable_bytes() - memory used by the tree's table pages.
+ * @pgt: the tree.
+ *
+ * Return: s2mmu_pgtable_nr_tables() pages of PAGE_SIZE bytes.
+ */
+unsigned long s2mmu_pgtable_bytes(struct s2mmu_pgtable *pgt)
+{
+	return s2mmu_pgtable_nr_tables(pgt) * PAGE_SIZE;
+}
