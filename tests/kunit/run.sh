@@ -124,7 +124,10 @@ rc=0
 	--json="$JSON" ${FILTER:+"$FILTER"} ) || rc=$?
 s2_log "kunit.py finished in $(( $(date +%s) - start ))s (rc $rc)"
 
-[ -f "$JSON" ] || s2_die "kunit.py produced no results (build failure?)"
+if [ ! -f "$JSON" ]; then
+	s2_result FAIL kunit:build
+	s2_die "kunit.py produced no results (build failure?)"
+fi
 
 # One result per test case; a parameterised case passes only if every
 # parameter passed (and is skipped only if every parameter was skipped).
