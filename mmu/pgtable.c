@@ -495,6 +495,10 @@ static int pt_zap_entry(struct s2mmu_pt_iter *it, unsigned int mode,
  *      flush pending (see s2mmu_pt_iter_cond_resched()).  @op->flush is
  *      set when anything was removed.
  *
+ * Context: takes rcu_read_lock() itself.  With @op->may_yield the caller
+ * holds @op->mmu_lock and nothing else (not rcu_read_lock() either): a
+ * yield drops both and may sleep.
+ *
  * Return: 0, -EINVAL, or -EAGAIN on a frozen entry (shared lock only).
  */
 int s2mmu_pgtable_zap(struct s2mmu_pgtable *pgt, u64 start, u64 end,
