@@ -8,12 +8,20 @@
 #ifndef _S2MMU_H
 #define _S2MMU_H
 
+#include <linux/maple_tree.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <linux/srcu.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
 
 #include <linux/s2mmu.h>
+
+#include "s2mmu_pgtable.h"
 
 struct mm_struct;
 
@@ -34,33 +42,250 @@ struct s2mmu_vm_config {
 int s2mmu_parse_vm_type(unsigned long arg, struct s2mmu_vm_config *cfg);
 u64 s2mmu_vm_config_max_gpa(const struct s2mmu_vm_config *cfg);
 
+/* Access kinds a guest access needs from a stage-2 entry. */
+#define S2MMU_ACCESS_R		BIT(0)
+#define S2MMU_ACCESS_W		BIT(1)
+#define S2MMU_ACCESS_X		BIT(2)
+
+/**
+ * struct s2mmu_memslot - one memory slot.  Immutable once published; a
+ * move or delete replaces or withdraws it (see mmu/memslot.c).
+ * @id: the slot id userspace chose.
+ * @flags: S2MMU_MEM_* flags.
+ * @base_gfn: first guest frame.
+ * @npages: number of 4 KiB guest frames.
+ * @userspace_addr: host virtual address of @base_gfn.
+ * @hva_node: node in vm->hva_tree.
+ * @hva_subtree_last: interval tree augmentation.
+ */
+struct s2mmu_memslot {
+	u32 id;
+	u32 flags;
+	u64 base_gfn;
+	u64 npages;
+	unsigned long userspace_addr;
+	struct rb_node hva_node;
+	unsigned long hva_subtree_last;
+};
+
+/**
+ * struct s2mmu_vm_stat - VM-wide event counts (atomic: updated from vCPUs
+ * and notifier callbacks concurrently).
+ * @remote_tlb_flushes: s2mmu_flush_remote_tlbs() calls.
+ * @invalidations: invalidate_range_start callbacks.
+ * @zaps: zaps that removed at least one entry.
+ */
+struct s2mmu_vm_stat {
+	atomic64_t remote_tlb_flushes;
+	atomic64_t invalidations;
+	atomic64_t zaps;
+};
+
+struct s2mmu_vcpu;
+
 /**
  * struct s2mmu_vm - one VM: a secondary MMU for the mm that created it.
+ *
+ * Lifetime (see Documentation/locking.rst):
  * @mn: mmu_notifier registered on @mm for the VM's whole life.
  * @mm: the owning mm, pinned with mmgrab() (not mmget(): the VM must not
  *      keep the address space alive).  Constant after creation.  Only
- *      tasks whose current->mm is @mm may issue VM ioctls.
+ *      tasks whose current->mm is @mm may issue VM or vCPU ioctls.
  * @cfg: creation parameters; constant after creation.
- * @users: references: one per open VM fd (and, later, one per vCPU).
- *         The VM is destroyed when it drops to zero.
- * @lock: serialises VM ioctls that change VM state against each other and
- *        against ->release.  Never taken inside a notifier callback other
- *        than ->release (which may sleep).
- * @mm_released: set under @lock by ->release when the owning mm is torn
- *               down (exit_mmap); no mapping may be created afterwards.
+ * @users: references: one per open VM fd and one per open vCPU fd.  The
+ *         VM is destroyed when it drops to zero.
+ *
+ * VM state:
+ * @lock: mutex serialising vCPU creation (@vcpus, @nr_vcpus, @vcpu_ids).
+ * @vcpus: vCPUs, never removed before the VM is destroyed; readers
+ *         without @lock load @nr_vcpus with acquire first.
+ * @nr_vcpus: number of entries in @vcpus; written under @lock with release.
+ * @vcpu_ids: bitmap of used vCPU ids, under @lock.
+ *
+ * Memory slots (mmu/memslot.c):
+ * @slots_lock: mutex serialising memslot updates; outside @mmu_lock.
+ * @srcu: readers of @gfn_tree hold it while they use a slot; a withdrawn
+ *        slot is freed only after synchronize_srcu().
+ * @slot_ids: slot id -> slot, under @slots_lock.
+ * @gfn_tree: gfn range -> slot; RCU readers, writers under @slots_lock.
+ * @hva_tree: host range -> slots, read by notifier callbacks counted in
+ *            @mn_active; changed under @mn_lock with @mn_active zero.
+ * @mn_lock: spinlock protecting @mn_active and changes of @hva_tree.
+ * @mn_active: notifier callbacks currently reading @hva_tree.
+ * @mn_wait: memslot writers wait here for @mn_active to drop to zero.
+ * @slots_gen: bumped (under @slots_lock) whenever a slot is published or
+ *             withdrawn; vCPU slot caches compare it.
+ * @nr_slots: number of slots, under @slots_lock (read locklessly for
+ *            S2MMU_GET_VM_INFO).
+ *
+ * Stage-2 tables (mmu/mmu.c):
+ * @mmu_lock: rwlock: faults and aging take it for read and change entries
+ *            with cmpxchg; zaps and the invalidation bookkeeping below
+ *            take it for write.
+ * @pgt: the stage-2 page table.
+ * @mmu_invalidate_seq: bumped by every invalidate_range_end, under
+ *                      @mmu_lock (write); faults snapshot it locklessly.
+ * @mmu_invalidate_in_progress: invalidations between start and end,
+ *                              under @mmu_lock.
+ * @mmu_invalidate_range_start: first gfn of the union of the ranges of the
+ *                              invalidations in progress, under @mmu_lock.
+ * @mmu_invalidate_range_end: first gfn past it.
+ * @mm_released: set under @mmu_lock (write) by ->release when the owning
+ *               mm is torn down; no entry is installed afterwards.
+ * @stat: event counts.
  */
 struct s2mmu_vm {
 	struct mmu_notifier mn;
 	struct mm_struct *mm;
 	struct s2mmu_vm_config cfg;
 	refcount_t users;
-	struct mutex lock;	/* protects mm_released; see above */
+
+	struct mutex lock;		/* vCPU creation */
+	struct s2mmu_vcpu *vcpus[S2MMU_MAX_VCPUS];
+	unsigned int nr_vcpus;
+	u64 vcpu_ids;
+
+	struct mutex slots_lock;	/* memslot updates */
+	struct srcu_struct srcu;
+	struct xarray slot_ids;
+	struct maple_tree gfn_tree;
+	struct rb_root_cached hva_tree;
+	spinlock_t mn_lock;		/* mn_active, hva_tree changes */
+	long mn_active;
+	wait_queue_head_t mn_wait;
+	unsigned long slots_gen;
+	unsigned int nr_slots;
+
+	rwlock_t mmu_lock;		/* stage-2 tables, invalidation state */
+	struct s2mmu_pgtable pgt;
+	unsigned long mmu_invalidate_seq;
+	long mmu_invalidate_in_progress;
+	u64 mmu_invalidate_range_start;
+	u64 mmu_invalidate_range_end;
 	bool mm_released;
+
+	struct s2mmu_vm_stat stat;
 };
 
+/* vcpu->mode */
+#define S2MMU_OUTSIDE_GUEST_MODE	0
+#define S2MMU_IN_GUEST_MODE		1
+
+/* vcpu->requests bits */
+#define S2MMU_REQ_TLB_FLUSH		0
+
+#define S2MMU_TLB_ENTRIES		64
+
+/**
+ * struct s2mmu_tlb_entry - one software TLB entry: a 4 KiB translation.
+ * @gfn: guest frame.
+ * @pfn: host frame.
+ * @access: S2MMU_ACCESS_* the cached walk allowed (W only once Dirty set).
+ * @valid: entry in use.
+ */
+struct s2mmu_tlb_entry {
+	u64 gfn;
+	u64 pfn;
+	u32 access;
+	bool valid;
+};
+
+/**
+ * struct s2mmu_vcpu - one vCPU.
+ * @vm: its VM (the vCPU fd holds a reference).
+ * @id: vCPU id.
+ * @mutex: held by the task inside S2MMU_RUN or S2MMU_PRE_FAULT_MEMORY;
+ *         another caller waits (killable).
+ * @mode: S2MMU_IN_GUEST_MODE while touching guest memory; written by the
+ *        vCPU task, read by TLB flushers.
+ * @requests: S2MMU_REQ_* bits, set by flushers, cleared by the vCPU.
+ * @run: the run structure page, mmap()able.
+ * @bounce: a page bouncing data between guest memory and the caller.
+ * @tlb: the software TLB; touched only by the vCPU task in guest mode.
+ * @slot: last memslot used, valid while @slot_gen == vm->slots_gen.
+ * @slot_gen: memslot generation @slot was looked up at.
+ * @cache: table pages for the fault path, filled before mmu_lock.
+ * @stat: event counts, touched only by the vCPU task (under @mutex).
+ */
+struct s2mmu_vcpu {
+	struct s2mmu_vm *vm;
+	unsigned int id;
+	struct mutex mutex;		/* one task in RUN/PRE_FAULT */
+	int mode;
+	unsigned long requests;
+	struct s2mmu_run *run;
+	void *bounce;
+	struct s2mmu_tlb_entry tlb[S2MMU_TLB_ENTRIES];
+	struct s2mmu_memslot *slot;
+	unsigned long slot_gen;
+	struct s2mmu_table_cache cache;
+	struct {
+		u64 faults;
+		u64 fault_retries;
+		u64 tlb_flushes;
+		u64 tlb_misses;
+	} stat;
+};
+
+/**
+ * struct s2mmu_walk_result - a successful lockless stage-2 walk.
+ * @pfn: host frame of the 4 KiB page at the walked address.
+ * @access: S2MMU_ACCESS_* the entry allows and the walk accounted for
+ *          (W only when Dirty was set).
+ */
+struct s2mmu_walk_result {
+	u64 pfn;
+	u32 access;
+};
+
+/* mmu/vm.c */
 int s2mmu_vm_create(unsigned long arg);
 void s2mmu_vm_put(struct s2mmu_vm *vm);
 
+/* mmu/memslot.c */
+void s2mmu_memslots_init(struct s2mmu_vm *vm);
+void s2mmu_memslots_destroy(struct s2mmu_vm *vm);
+int s2mmu_memslot_check(const struct s2mmu_memory_region *mem, u64 max_gpa);
+int s2mmu_set_memory_region(struct s2mmu_vm *vm,
+			    const struct s2mmu_memory_region *mem);
+struct s2mmu_memslot *s2mmu_gfn_to_memslot(struct s2mmu_vm *vm, u64 gfn);
+void s2mmu_mn_reader_begin(struct s2mmu_vm *vm);
+void s2mmu_mn_reader_end(struct s2mmu_vm *vm);
+int s2mmu_for_each_hva_slot(struct s2mmu_vm *vm, unsigned long start,
+			    unsigned long end,
+			    int (*fn)(struct s2mmu_vm *vm,
+				      struct s2mmu_memslot *slot,
+				      u64 gfn_start, u64 gfn_end, void *data),
+			    void *data);
+
+/* mmu/vcpu.c */
+int s2mmu_vcpu_create(struct s2mmu_vm *vm, unsigned long id);
+void s2mmu_vcpus_destroy(struct s2mmu_vm *vm);
+void s2mmu_flush_remote_tlbs(struct s2mmu_vm *vm);
+int s2mmu_access_check(const struct s2mmu_access *a);
+struct s2mmu_memslot *s2mmu_vcpu_gfn_to_memslot(struct s2mmu_vcpu *vcpu,
+						u64 gfn);
+
+/* mmu/fault.c */
+int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
+		  int *level);
+int s2mmu_fault(struct s2mmu_vcpu *vcpu, u64 gpa, unsigned int access);
+long s2mmu_pre_fault(struct s2mmu_vcpu *vcpu, u64 *gpa, u64 *size);
+
+/* mmu/mmu.c: the VM's use of the table engine */
+int s2mmu_mmu_init(struct s2mmu_vm *vm);
+void s2mmu_mmu_destroy(struct s2mmu_vm *vm);
+int s2mmu_mmu_walk(struct s2mmu_vm *vm, u64 gpa, unsigned int access,
+		   struct s2mmu_walk_result *res);
+int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
+		      u64 gfn, u64 pfn, int level, bool writable, bool *flush);
+bool s2mmu_mmu_zap_gfn_range_locked(struct s2mmu_vm *vm, u64 start, u64 end);
+void s2mmu_mmu_zap_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end);
+int s2mmu_mmu_age_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end,
+			    bool clear);
+int s2mmu_mmu_translate(struct s2mmu_vm *vm, struct s2mmu_translation *t);
+
+/* notifier/notifier.c */
 int s2mmu_notifier_register(struct s2mmu_vm *vm);
 void s2mmu_notifier_unregister(struct s2mmu_vm *vm);
 

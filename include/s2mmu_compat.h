@@ -12,18 +12,18 @@
 #ifndef _S2MMU_COMPAT_H
 #define _S2MMU_COMPAT_H
 
-#include <linux/mmu_notifier.h>
+#include <linux/pgtable.h>
 
 /*
- * mmu_notifier_ops->change_pte (gone in 6.9): KSM and COW replaced a PTE
- * with set_pte_at_notify() inside an invalidate_range_start/end pair.
- * s2mmu zaps in invalidate_range_start, so the secondary mapping is
- * already gone when ->change_pte would run.
+ * pmdp_get_lockless() (6.2): read a PMD that may change under us.  Before
+ * it, 64-bit kernels read PMDs with one load, which is what READ_ONCE()
+ * gives (s2mmu is 64-bit only).
  */
-#ifdef S2MMU_HAVE_MN_CHANGE_PTE
-#define S2MMU_MN_HAS_CHANGE_PTE	1
-#else
-#define S2MMU_MN_HAS_CHANGE_PTE	0
+#ifndef S2MMU_HAVE_PMDP_GET_LOCKLESS
+static inline pmd_t pmdp_get_lockless(pmd_t *pmdp)
+{
+	return READ_ONCE(*pmdp);
+}
 #endif
 
 #endif /* _S2MMU_COMPAT_H */

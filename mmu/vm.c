@@ -22,7 +22,12 @@
 
 static void s2mmu_vm_destroy(struct s2mmu_vm *vm)
 {
+	/* ->release zaps everything if exit_mmap() has not yet. */
 	s2mmu_notifier_unregister(vm);
+	s2mmu_vcpus_destroy(vm);
+	s2mmu_memslots_destroy(vm);
+	s2mmu_mmu_destroy(vm);
+	cleanup_srcu_struct(&vm->srcu);
 	mmdrop(vm->mm);
 	kfree(vm);
 }
@@ -52,12 +57,28 @@ static long s2mmu_vm_get_info(struct s2mmu_vm *vm, void __user *argp)
 		.type		= vm->cfg.type,
 		.gpa_bits	= vm->cfg.gpa_bits,
 		.levels		= vm->cfg.levels,
+		.nr_slots	= READ_ONCE(vm->nr_slots),
 		.max_gpa	= s2mmu_vm_config_max_gpa(&vm->cfg),
+		.stat_invalidations = atomic64_read(&vm->stat.invalidations),
+		.stat_zaps	= atomic64_read(&vm->stat.zaps),
+		.stat_remote_tlb_flushes =
+			atomic64_read(&vm->stat.remote_tlb_flushes),
+		.stat_table_pages = s2mmu_pgtable_nr_tables(&vm->pgt),
 	};
 
 	if (copy_to_user(argp, &info, sizeof(info)))
 		return -EFAULT;
 	return 0;
+}
+
+static long s2mmu_vm_ioctl_set_memory_region(struct s2mmu_vm *vm,
+					     void __user *argp)
+{
+	struct s2mmu_memory_region mem;
+
+	if (copy_from_user(&mem, argp, sizeof(mem)))
+		return -EFAULT;
+	return s2mmu_set_memory_region(vm, &mem);
 }
 
 /**
@@ -84,6 +105,10 @@ static long s2mmu_vm_ioctl(struct file *file, unsigned int cmd,
 	switch (cmd) {
 	case S2MMU_GET_VM_INFO:
 		return s2mmu_vm_get_info(vm, argp);
+	case S2MMU_SET_MEMORY_REGION:
+		return s2mmu_vm_ioctl_set_memory_region(vm, argp);
+	case S2MMU_CREATE_VCPU:
+		return s2mmu_vcpu_create(vm, arg);
 	default:
 		return -ENOTTY;
 	}
@@ -124,6 +149,14 @@ int s2mmu_vm_create(unsigned long arg)
 	vm->cfg = cfg;
 	refcount_set(&vm->users, 1);
 	mutex_init(&vm->lock);
+	rwlock_init(&vm->mmu_lock);
+	s2mmu_memslots_init(vm);
+	ret = init_srcu_struct(&vm->srcu);
+	if (ret)
+		goto err_free;
+	ret = s2mmu_mmu_init(vm);
+	if (ret)
+		goto err_srcu;
 	mmgrab(current->mm);
 	vm->mm = current->mm;
 
@@ -151,6 +184,11 @@ err_notifier:
 	s2mmu_notifier_unregister(vm);
 err_mm:
 	mmdrop(vm->mm);
+	s2mmu_mmu_destroy(vm);
+err_srcu:
+	cleanup_srcu_struct(&vm->srcu);
+err_free:
+	s2mmu_memslots_destroy(vm);
 	kfree(vm);
 	return ret;
 }

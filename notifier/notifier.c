@@ -1,30 +1,148 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The VM's mmu_notifier on its owning mm.
+ * The VM's mmu_notifier on its owning mm, and the invalidation sequence.
  *
- * ->release runs from exit_mmap() (or from mmu_notifier_unregister() when
- * the VM goes first).  It marks the VM's mm as gone so that no new
- * secondary mapping can be created, and will zap every mapping while
- * keeping the root table valid once tables exist, so a fault racing
- * exit_mmap() stays safe.
+ * invalidate_range_start: under mmu_lock (write) count the invalidation
+ * in vm->mmu_invalidate_in_progress, widen [vm->mmu_invalidate_range_start,
+ * vm->mmu_invalidate_range_end) over the guest frames every overlapping
+ * slot maps at the range, and zap those frames; then flush every vCPU's
+ * TLB before returning.  From then on, until the matching
+ * invalidate_range_end, a fault on those frames retries.
+ *
+ * invalidate_range_end: under mmu_lock (write) bump vm->mmu_invalidate_seq
+ * and drop the count; a fault that snapshotted the sequence before then
+ * retries, since the page it looked up may be the old one.
+ *
+ * release (exit_mmap, or unregister): zap everything, flush, and mark the
+ * mm released so no fault installs anything afterwards; the root table
+ * stays valid, so a walker or fault that still holds it is safe.
+ *
+ * Aging: clear_flush_young, clear_young and test_young report and clear
+ * the Accessed bit of the stage-2 leaves mapping the range.
  */
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 
 #include "s2mmu.h"
-#include "s2mmu_compat.h"
+
+static struct s2mmu_vm *mn_to_vm(struct mmu_notifier *mn)
+{
+	return container_of(mn, struct s2mmu_vm, mn);
+}
+
+static int s2mmu_mn_zap_slot(struct s2mmu_vm *vm, struct s2mmu_memslot *slot,
+			     u64 gfn_start, u64 gfn_end, void *data)
+	__must_hold(&vm->mmu_lock)
+{
+	vm->mmu_invalidate_range_start = min(vm->mmu_invalidate_range_start,
+					     gfn_start);
+	vm->mmu_invalidate_range_end = max(vm->mmu_invalidate_range_end,
+					   gfn_end);
+	return s2mmu_mmu_zap_gfn_range_locked(vm, gfn_start, gfn_end);
+}
+
+static int s2mmu_mn_invalidate_range_start(struct mmu_notifier *mn,
+					   const struct mmu_notifier_range *range)
+{
+	struct s2mmu_vm *vm = mn_to_vm(mn);
+	bool flush;
+
+	s2mmu_mn_reader_begin(vm);
+	write_lock(&vm->mmu_lock);
+	if (++vm->mmu_invalidate_in_progress == 1) {
+		vm->mmu_invalidate_range_start = U64_MAX;
+		vm->mmu_invalidate_range_end = 0;
+	}
+	flush = s2mmu_for_each_hva_slot(vm, range->start, range->end,
+					s2mmu_mn_zap_slot, NULL);
+	write_unlock(&vm->mmu_lock);
+	if (flush)
+		s2mmu_flush_remote_tlbs(vm);
+	atomic64_inc(&vm->stat.invalidations);
+	/* Nothing above sleeps, so non-blockable ranges need no -EAGAIN. */
+	return 0;
+}
+
+static void s2mmu_mn_invalidate_range_end(struct mmu_notifier *mn,
+					  const struct mmu_notifier_range *range)
+{
+	struct s2mmu_vm *vm = mn_to_vm(mn);
+
+	write_lock(&vm->mmu_lock);
+	vm->mmu_invalidate_seq++;
+	if (!WARN_ON_ONCE(!vm->mmu_invalidate_in_progress))
+		vm->mmu_invalidate_in_progress--;
+	write_unlock(&vm->mmu_lock);
+	s2mmu_mn_reader_end(vm);
+}
+
+struct s2mmu_age_ctx {
+	bool clear;
+};
+
+static int s2mmu_mn_age_slot(struct s2mmu_vm *vm, struct s2mmu_memslot *slot,
+			     u64 gfn_start, u64 gfn_end, void *data)
+{
+	struct s2mmu_age_ctx *ctx = data;
+
+	return s2mmu_mmu_age_gfn_range(vm, gfn_start, gfn_end, ctx->clear);
+}
+
+static int s2mmu_mn_age(struct s2mmu_vm *vm, unsigned long start,
+			unsigned long end, bool clear)
+{
+	struct s2mmu_age_ctx ctx = { .clear = clear };
+	int young;
+
+	s2mmu_mn_reader_begin(vm);
+	young = s2mmu_for_each_hva_slot(vm, start, end, s2mmu_mn_age_slot, &ctx);
+	s2mmu_mn_reader_end(vm);
+	return young;
+}
+
+static int s2mmu_mn_clear_flush_young(struct mmu_notifier *mn,
+				      struct mm_struct *mm,
+				      unsigned long start, unsigned long end)
+{
+	struct s2mmu_vm *vm = mn_to_vm(mn);
+	int young = s2mmu_mn_age(vm, start, end, true);
+
+	/* TLB entries would hide the next access from the Accessed bit. */
+	if (young)
+		s2mmu_flush_remote_tlbs(vm);
+	return young;
+}
+
+static int s2mmu_mn_clear_young(struct mmu_notifier *mn, struct mm_struct *mm,
+				unsigned long start, unsigned long end)
+{
+	return s2mmu_mn_age(mn_to_vm(mn), start, end, true);
+}
+
+static int s2mmu_mn_test_young(struct mmu_notifier *mn, struct mm_struct *mm,
+			       unsigned long address)
+{
+	return s2mmu_mn_age(mn_to_vm(mn), address, address + 1, false);
+}
 
 static void s2mmu_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
-	struct s2mmu_vm *vm = container_of(mn, struct s2mmu_vm, mn);
+	struct s2mmu_vm *vm = mn_to_vm(mn);
 
-	mutex_lock(&vm->lock);
+	write_lock(&vm->mmu_lock);
 	vm->mm_released = true;
-	mutex_unlock(&vm->lock);
+	s2mmu_mmu_zap_gfn_range_locked(vm, 0, U64_MAX);
+	write_unlock(&vm->mmu_lock);
+	s2mmu_flush_remote_tlbs(vm);
 }
 
 static const struct mmu_notifier_ops s2mmu_mn_ops = {
-	.release	= s2mmu_mn_release,
+	.release		= s2mmu_mn_release,
+	.invalidate_range_start	= s2mmu_mn_invalidate_range_start,
+	.invalidate_range_end	= s2mmu_mn_invalidate_range_end,
+	.clear_flush_young	= s2mmu_mn_clear_flush_young,
+	.clear_young		= s2mmu_mn_clear_young,
+	.test_young		= s2mmu_mn_test_young,
 };
 
 /**

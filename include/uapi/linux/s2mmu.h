@@ -51,10 +51,153 @@ struct s2mmu_vm_info {
 	__u32 type;		/* S2MMU_VM_X86_TDP or S2MMU_VM_ARM64_S2 */
 	__u32 gpa_bits;		/* guest physical address width */
 	__u32 levels;		/* stage-2 table levels walked */
-	__u32 pad;		/* written as zero */
+	__u32 nr_slots;		/* memory slots in use */
 	__u64 max_gpa;		/* first guest physical address not mappable */
+	/* cumulative counts since the VM was created */
+	__u64 stat_invalidations;	/* invalidate_range_start callbacks */
+	__u64 stat_zaps;		/* zaps that removed entries */
+	__u64 stat_remote_tlb_flushes;	/* TLB shootdowns of all vCPUs */
+	__u64 stat_table_pages;		/* stage-2 table pages now in use */
 };
 
 #define S2MMU_GET_VM_INFO	_IOR(S2MMUIO, 0x10, struct s2mmu_vm_info)
+
+/*
+ * S2MMU_SET_MEMORY_REGION: create, move, change the flags of, or delete
+ * (memory_size 0) memory slot @slot, mapping guest physical
+ * [guest_phys_addr, guest_phys_addr + memory_size) to the caller's
+ * virtual [userspace_addr, userspace_addr + memory_size).  Semantics and
+ * validation as KVM_SET_USER_MEMORY_REGION.
+ */
+struct s2mmu_memory_region {
+	__u32 slot;
+	__u32 flags;
+	__u64 guest_phys_addr;
+	__u64 memory_size;	/* bytes; 0 deletes the slot */
+	__u64 userspace_addr;	/* start of the backing host memory */
+};
+
+#define S2MMU_MEM_LOG_DIRTY_PAGES	(1U << 0)	/* not yet supported */
+#define S2MMU_MEM_READONLY		(1U << 1)
+
+#define S2MMU_MAX_MEMSLOTS		32764
+
+#define S2MMU_SET_MEMORY_REGION	_IOW(S2MMUIO, 0x11, struct s2mmu_memory_region)
+
+/* S2MMU_CREATE_VCPU (argument: vCPU id, 0..S2MMU_MAX_VCPUS-1) -> vCPU fd. */
+#define S2MMU_MAX_VCPUS		64
+#define S2MMU_CREATE_VCPU	_IO(S2MMUIO, 0x12)
+
+/*
+ * vCPU ioctls.
+ *
+ * S2MMU_RUN executes a list of guest accesses.  The run structure is
+ * either the page mapped by mmap() of the vCPU fd at offset 0 (argument
+ * 0), or a struct s2mmu_run passed by pointer (copied in and out).
+ *
+ * Each access covers [gpa, gpa + len).  READ and EXEC copy guest memory to
+ * the caller's buffer at uaddr, WRITE copies from it; TOUCH copies nothing:
+ * the guest loads one byte at every stride-th byte of the range (stores it
+ * back unchanged with S2MMU_ACCESS_F_WRITE), the whole range repeat times.
+ * stride 0 means 4096, repeat 0 means 1.
+ */
+#define S2MMU_OP_READ		0
+#define S2MMU_OP_WRITE		1
+#define S2MMU_OP_EXEC		2
+#define S2MMU_OP_TOUCH		3
+
+#define S2MMU_ACCESS_F_WRITE	(1U << 0)	/* TOUCH only: write access */
+
+struct s2mmu_access {
+	__u64 gpa;
+	__u64 len;
+	__u64 uaddr;
+	__u32 op;
+	__u32 flags;
+	__u64 stride;
+	__u64 repeat;
+};
+
+#define S2MMU_EXIT_DONE		0
+#define S2MMU_EXIT_MMIO		1
+#define S2MMU_EXIT_MEMORY_FAULT	2
+#define S2MMU_EXIT_INTR		3
+
+/* memory_fault.flags: why the access could not be mapped. */
+#define S2MMU_MEMORY_FAULT_WRITE	(1ULL << 0)	/* it was a write */
+#define S2MMU_MEMORY_FAULT_EXEC		(1ULL << 1)	/* it was a fetch */
+#define S2MMU_MEMORY_FAULT_READONLY	(1ULL << 2)	/* write to a read-only slot */
+#define S2MMU_MEMORY_FAULT_NOT_MAPPED	(1ULL << 3)	/* hva not mapped / no access */
+#define S2MMU_MEMORY_FAULT_HWPOISON	(1ULL << 4)	/* hardware-poisoned page */
+
+#define S2MMU_MAX_ACCESSES	4096
+
+struct s2mmu_run {
+	/* in */
+	__u64 accesses;		/* user pointer to struct s2mmu_access[] */
+	__u32 nr_accesses;	/* at most S2MMU_MAX_ACCESSES */
+	__u32 flags;		/* must be 0 */
+	/* out */
+	__u32 exit_reason;	/* S2MMU_EXIT_* */
+	__u32 pad;
+	__u64 done;		/* accesses completed; the exit is in accesses[done] */
+	union {
+		/* S2MMU_EXIT_MMIO: no slot at gpa */
+		struct {
+			__u64 gpa;
+			__u64 len;
+			__u32 is_write;
+			__u32 pad;
+		} mmio;
+		/* S2MMU_EXIT_MEMORY_FAULT */
+		struct {
+			__u64 flags;
+			__u64 gpa;
+			__u64 size;
+		} memory_fault;
+		__u64 padding[8];
+	};
+	/* statistics of this vCPU, cumulative */
+	__u64 stat_faults;	/* stage-2 faults handled */
+	__u64 stat_fault_retries;	/* faults retried after an invalidation raced */
+	__u64 stat_tlb_flushes;	/* software TLB flushes */
+	__u64 stat_tlb_misses;	/* software TLB misses (stage-2 walks) */
+};
+
+#define S2MMU_RUN		_IO(S2MMUIO, 0x20)
+
+/*
+ * S2MMU_PRE_FAULT_MEMORY: map [gpa, gpa + size) as a read fault would,
+ * without running the guest.  As KVM_PRE_FAULT_MEMORY: on return gpa and
+ * size are advanced past what was mapped; -EINTR/-EAGAIN with progress
+ * can be retried; -ENOENT for a gpa in no slot, -EFAULT when the host
+ * memory cannot be faulted in.
+ */
+struct s2mmu_pre_fault_memory {
+	__u64 gpa;
+	__u64 size;
+	__u64 flags;		/* must be 0 */
+	__u64 padding[5];
+};
+
+#define S2MMU_PRE_FAULT_MEMORY	_IOWR(S2MMUIO, 0x21, struct s2mmu_pre_fault_memory)
+
+/*
+ * S2MMU_TRANSLATE: what the stage-2 tables hold for gpa.  hpa is reported
+ * only to CAP_SYS_ADMIN (0 otherwise).
+ */
+struct s2mmu_translation {
+	__u64 gpa;		/* in */
+	__u64 hpa;		/* out: host physical address of gpa */
+	__u32 level;		/* out: leaf level: 0 = 4 KiB, 1 = 2 MiB, 2 = 1 GiB */
+	__u8 present;
+	__u8 writable;
+	__u8 executable;
+	__u8 accessed;
+	__u8 dirty;
+	__u8 pad[7];
+};
+
+#define S2MMU_TRANSLATE		_IOWR(S2MMUIO, 0x22, struct s2mmu_translation)
 
 #endif /* _UAPI_LINUX_S2MMU_H */

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The stage-2 fault path.
+ *
+ *  1. Find the slot (under vm->srcu, held by the caller); a write to a
+ *     read-only slot is refused.
+ *  2. Top up the vCPU's table page cache: nothing is allocated later.
+ *  3. Snapshot vm->mmu_invalidate_seq.
+ *  4. Resolve hva -> page with GUP, fast path first.  A write fault asks
+ *     for write access (breaking COW); a read fault on a writable slot maps
+ *     writable only if the host PTE already is, else read-only, and a later
+ *     write faults again.  No long-term pin: the reference is dropped once
+ *     the entry is installed, the notifier keeps the entry coherent.
+ *  5. Read the host mapping level (THP, hugetlb) from the host page tables
+ *     and clip it to what the slot's alignment allows.
+ *  6. Under mmu_lock for read: retry if an invalidation in progress covers
+ *     the frame or the sequence moved since step 3 (the page from step 4
+ *     may already be unmapped by the host); else install with cmpxchg, so
+ *     vCPUs fault in parallel.
+ */
+#include <linux/hugetlb.h>
+#include <linux/mm.h>
+#include <linux/pgtable.h>
+#include <linux/sched/signal.h>
+
+#include "s2mmu.h"
+#include "s2mmu_compat.h"
+
+/*
+ * The level at which the host maps @hva: 0 (4 KiB), 1 (2 MiB) or 2 (1 GiB).
+ * A lockless walk like GUP-fast's, with interrupts off so page table pages
+ * cannot be freed under it; the result is only a hint validated by the
+ * invalidation sequence.
+ */
+static int s2mmu_host_level(struct mm_struct *mm, unsigned long hva)
+{
+	unsigned long flags;
+	int level = 0;
+	pgd_t pgd;
+	p4d_t p4d;
+	pud_t pud;
+	pmd_t pmd;
+
+	local_irq_save(flags);
+	pgd = READ_ONCE(*pgd_offset(mm, hva));
+	if (pgd_none(pgd))
+		goto out;
+	p4d = READ_ONCE(*p4d_offset(&pgd, hva));
+	if (p4d_none(p4d) || !p4d_present(p4d))
+		goto out;
+	pud = READ_ONCE(*pud_offset(&p4d, hva));
+	if (pud_none(pud) || !pud_present(pud))
+		goto out;
+	if (pud_leaf(pud)) {
+		level = 2;
+		goto out;
+	}
+	pmd = pmdp_get_lockless(pmd_offset(&pud, hva));
+	if (pmd_none(pmd) || !pmd_present(pmd))
+		goto out;
+	if (pmd_leaf(pmd))
+		level = 1;
+out:
+	local_irq_restore(flags);
+	return level;
+}
+
+/* Largest level <= @level whose aligned block lies in @slot at @gfn. */
+static int s2mmu_slot_level(struct s2mmu_memslot *slot, u64 gfn,
+			    unsigned long hva, int level)
+{
+	for (; level > 0; level--) {
+		u64 npages = 1ULL << (level * 9);
+		u64 base = gfn & ~(npages - 1);
+
+		if (((hva >> PAGE_SHIFT) & (npages - 1)) != (gfn & (npages - 1)))
+			continue;
+		if (base >= slot->base_gfn &&
+		    base + npages <= slot->base_gfn + slot->npages)
+			break;
+	}
+	return level;
+}
+
+/*
+ * hva -> page.  Return 0 with a page reference and *writable, -EFAULT when
+ * the host has no (suitable) mapping, -EHWPOISON, or -EINTR when a fatal
+ * signal interrupted the host fault.
+ */
+static int s2mmu_hva_to_page(unsigned long hva, bool write, bool may_write,
+			     struct page **page, bool *writable)
+{
+	unsigned int flags = FOLL_HWPOISON;
+	long n;
+
+	*writable = write;
+	if (write)
+		flags |= FOLL_WRITE;
+	/* Map writable on a read fault only if the host PTE already is. */
+	if (!write && may_write && get_user_page_fast_only(hva, FOLL_WRITE, page)) {
+		*writable = true;
+		return 0;
+	}
+	if (get_user_page_fast_only(hva, write ? FOLL_WRITE : 0, page))
+		return 0;
+	n = get_user_pages_unlocked(hva, 1, page, flags);
+	if (n == 1)
+		return 0;
+	if (n == -EHWPOISON)
+		return -EHWPOISON;
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	return -EFAULT;
+}
+
+/* Under mmu_lock: must the fault started at sequence @seq start over? */
+static bool s2mmu_fault_must_retry(struct s2mmu_vm *vm, u64 gfn,
+				   unsigned long seq)
+	__must_hold(&vm->mmu_lock)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	if (vm->mmu_invalidate_in_progress &&
+	    gfn >= vm->mmu_invalidate_range_start &&
+	    gfn < vm->mmu_invalidate_range_end)
+		return true;
+	return vm->mmu_invalidate_seq != seq;
+}
+
+/**
+ * s2mmu_map_gfn() - resolve a stage-2 fault on one guest frame.
+ * @vcpu: the faulting vCPU (its table page cache is used).
+ * @gfn: the guest frame.
+ * @access: S2MMU_ACCESS_R/W/X needed.
+ * @level: if not NULL, set to the level of the installed leaf.
+ *
+ * Context: process context of the VM's mm, inside vm->srcu; sleeps.
+ * Return: 0 once a leaf allowing @access maps @gfn (retry the access);
+ * -ENOENT when @gfn is in no slot; -EROFS for a write to a read-only
+ * slot; -EFAULT when the host memory cannot be mapped; -EHWPOISON;
+ * -EINTR when a signal is pending; -ENOMEM.
+ */
+int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
+		  int *level)
+{
+	struct s2mmu_vm *vm = vcpu->vm;
+	struct s2mmu_memslot *slot;
+	unsigned long hva, seq;
+	struct page *page;
+	bool writable, flush;
+	int ret, lvl;
+	u64 pfn;
+
+	slot = s2mmu_vcpu_gfn_to_memslot(vcpu, gfn);
+	if (!slot)
+		return -ENOENT;
+	if ((access & S2MMU_ACCESS_W) && (slot->flags & S2MMU_MEM_READONLY))
+		return -EROFS;
+	hva = slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
+
+	for (;;) {
+		if (signal_pending(current))
+			return -EINTR;
+		ret = s2mmu_table_cache_topup(&vcpu->cache, vm->pgt.levels);
+		if (ret)
+			return ret;
+
+		seq = READ_ONCE(vm->mmu_invalidate_seq);
+		/* The sequence is read before the page; pairs with mmu_lock. */
+		smp_rmb();
+		ret = s2mmu_hva_to_page(hva, access & S2MMU_ACCESS_W,
+					!(slot->flags & S2MMU_MEM_READONLY),
+					&page, &writable);
+		if (ret)
+			return ret;
+		lvl = s2mmu_slot_level(slot, gfn, hva,
+				       min(s2mmu_host_level(vm->mm, hva),
+					   S2MMU_PT_MAX_LEAF_LEVEL));
+		pfn = page_to_pfn(page) -
+		      (gfn & ((1ULL << (lvl * 9)) - 1));
+
+		flush = false;
+		read_lock(&vm->mmu_lock);
+		if (vm->mm_released) {
+			ret = -EFAULT;
+		} else if (s2mmu_fault_must_retry(vm, gfn, seq)) {
+			ret = -EAGAIN;
+		} else {
+			ret = s2mmu_mmu_install(vm, &vcpu->cache, gfn, pfn, lvl,
+						writable, &flush);
+		}
+		read_unlock(&vm->mmu_lock);
+		if (flush)
+			s2mmu_flush_remote_tlbs(vm);
+
+		/* The guest may write through a writable entry at any time. */
+		if (!ret && writable)
+			set_page_dirty_lock(page);
+		put_page(page);
+		if (ret != -EAGAIN)
+			break;
+		vcpu->stat.fault_retries++;
+		cond_resched();
+	}
+	if (!ret) {
+		vcpu->stat.faults++;
+		if (level)
+			*level = lvl;
+	}
+	return ret;
+}
+
+/**
+ * s2mmu_fault() - handle a stage-2 fault a vCPU took at @gpa.
+ * @vcpu: the vCPU.
+ * @gpa: the guest physical address.
+ * @access: S2MMU_ACCESS_R/W/X needed.
+ *
+ * Return: as s2mmu_map_gfn().
+ */
+int s2mmu_fault(struct s2mmu_vcpu *vcpu, u64 gpa, unsigned int access)
+{
+	return s2mmu_map_gfn(vcpu, gpa >> PAGE_SHIFT, access, NULL);
+}
+
+/**
+ * s2mmu_pre_fault() - map a guest physical range as read faults would.
+ * @vcpu: the vCPU whose table cache is used.
+ * @gpa: in: start of the range; out: first address not yet mapped.
+ * @size: in: length; out: what remains.
+ *
+ * As KVM_PRE_FAULT_MEMORY: stops at the first error or pending signal,
+ * and reports success if anything was mapped; the caller calls again for
+ * the rest and then sees the error.
+ *
+ * Return: 0 when some (or all) of the range was mapped; otherwise -EINTR
+ * for a pending signal, -ENOENT for an address in no slot, -EFAULT,
+ * -EHWPOISON or -ENOMEM from the fault.
+ */
+long s2mmu_pre_fault(struct s2mmu_vcpu *vcpu, u64 *gpa, u64 *size)
+{
+	struct s2mmu_vm *vm = vcpu->vm;
+	bool progress = false;
+	int idx, ret = 0, level;
+
+	while (*size) {
+		u64 gfn = *gpa >> PAGE_SHIFT, next;
+
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		idx = srcu_read_lock(&vm->srcu);
+		ret = s2mmu_map_gfn(vcpu, gfn, S2MMU_ACCESS_R, &level);
+		srcu_read_unlock(&vm->srcu, idx);
+		if (ret)
+			break;
+		/* Skip what the installed leaf covers. */
+		next = ((gfn >> (level * 9)) + 1) << (level * 9 + PAGE_SHIFT);
+		next = min(next - *gpa, *size);
+		*gpa += next;
+		*size -= next;
+		progress = true;
+		cond_resched();
+	}
+	return progress ? 0 : ret;
+}

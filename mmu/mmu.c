@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VM's stage-2 MMU: how the VM uses the table engine (mmu/pgtable.c)
+ * under its locks.
+ *
+ * - Faults install leaves with mmu_lock held for read (shared: cmpxchg,
+ *   losers retry).
+ * - Zaps run with mmu_lock held for write; the caller flushes the vCPU
+ *   TLBs afterwards when the engine reports a flush is needed.
+ * - The vCPU walker and S2MMU_TRANSLATE walk locklessly under RCU.
+ * - Aging runs with mmu_lock held for read and clears Accessed with
+ *   cmpxchg.
+ */
+#include <linux/mm.h>
+#include <linux/rcupdate.h>
+
+#include "s2mmu.h"
+
+/**
+ * s2mmu_mmu_init() - create the VM's stage-2 table in its format.
+ * @vm: the VM, with @cfg set.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int s2mmu_mmu_init(struct s2mmu_vm *vm)
+{
+	const struct s2mmu_pgtable_ops *ops;
+
+	if (vm->cfg.type == S2MMU_VM_X86_TDP)
+		ops = &s2mmu_x86_tdp_ops;
+	else
+		ops = &s2mmu_arm64_s2_ops;
+	return s2mmu_pgtable_init(&vm->pgt, ops, vm->cfg.gpa_bits);
+}
+
+/**
+ * s2mmu_mmu_destroy() - free the VM's stage-2 table.
+ * @vm: the VM; no walker, fault or notifier callback can run any more.
+ */
+void s2mmu_mmu_destroy(struct s2mmu_vm *vm)
+{
+	s2mmu_pgtable_destroy(&vm->pgt);
+}
+
+/* Guest frames the tree can map: clamp a gfn range to it, in bytes. */
+static bool s2mmu_gfn_range_to_gpa(struct s2mmu_vm *vm, u64 start, u64 end,
+				   u64 *gpa_start, u64 *gpa_end)
+{
+	u64 max_gfn = s2mmu_vm_config_max_gpa(&vm->cfg) >> PAGE_SHIFT;
+
+	end = min(end, max_gfn);
+	if (start >= end)
+		return false;
+	*gpa_start = start << PAGE_SHIFT;
+	*gpa_end = end << PAGE_SHIFT;
+	return true;
+}
+
+/**
+ * s2mmu_mmu_walk() - the vCPU's hardware-like walk for one access.
+ * @vm: the VM.
+ * @gpa: guest physical address.
+ * @access: S2MMU_ACCESS_* needed.
+ * @res: on success, the host frame and the access the entry allows.
+ *
+ * Sets Accessed, and Dirty on a write, with cmpxchg as hardware would.
+ *
+ * Context: rcu_read_lock() held (guest mode); never sleeps.
+ * Return: 0, or -EFAULT for a missing or insufficient entry.
+ */
+int s2mmu_mmu_walk(struct s2mmu_vm *vm, u64 gpa, unsigned int access,
+		   struct s2mmu_walk_result *res)
+{
+	unsigned int flags = S2MMU_LOOKUP_MKYOUNG;
+	u32 need = S2MMU_PROT_ACCESSED;
+	struct s2mmu_pt_info info;
+	int tries;
+
+	if (gpa >= s2mmu_vm_config_max_gpa(&vm->cfg))
+		return -EFAULT;
+	if (access & S2MMU_ACCESS_R)
+		need |= S2MMU_PROT_R;
+	if (access & S2MMU_ACCESS_X)
+		need |= S2MMU_PROT_X;
+	if (access & S2MMU_ACCESS_W) {
+		flags |= S2MMU_LOOKUP_MKDIRTY;
+		need |= S2MMU_PROT_W | S2MMU_PROT_DIRTY;
+	}
+	/*
+	 * Like hardware, never complete an access without its Accessed (and
+	 * for a write Dirty) bit set: if a racing update made our cmpxchg
+	 * lose, walk again.  A missing permission is a fault.
+	 */
+	for (tries = 0; tries < 8; tries++) {
+		if (s2mmu_pgtable_lookup(&vm->pgt, gpa, flags, &info))
+			return -EFAULT;
+		if ((info.prot & need & S2MMU_PROT_RWX) !=
+		    (need & S2MMU_PROT_RWX))
+			return -EFAULT;
+		if ((info.prot & need) == need)
+			break;
+	}
+	if (tries == 8)
+		return -EFAULT;
+
+	res->pfn = info.pa >> PAGE_SHIFT;
+	res->access = 0;
+	if (info.prot & S2MMU_PROT_R)
+		res->access |= S2MMU_ACCESS_R;
+	if (info.prot & S2MMU_PROT_X)
+		res->access |= S2MMU_ACCESS_X;
+	/* A TLB entry allows writes only once the walk has set Dirty. */
+	if ((info.prot & S2MMU_PROT_W) && (info.prot & S2MMU_PROT_DIRTY))
+		res->access |= S2MMU_ACCESS_W;
+	return 0;
+}
+
+/* Does the leaf mapping @gpa already give @pa with at least @prot? */
+static bool s2mmu_mmu_leaf_covers(struct s2mmu_vm *vm, u64 gpa, u64 pa,
+				  unsigned int level, u32 prot)
+{
+	struct s2mmu_pt_info info;
+
+	if (s2mmu_pgtable_lookup(&vm->pgt, gpa, 0, &info))
+		return false;
+	return info.level == level && info.pa == pa &&
+	       (info.prot & prot) == prot;
+}
+
+/**
+ * s2mmu_mmu_install() - install the leaf a fault resolved.
+ * @vm: the VM.
+ * @cache: table pages for missing tables.
+ * @gfn: faulting guest frame.
+ * @pfn: host frame of the first page of the leaf (aligned to @level).
+ * @level: leaf level.
+ * @writable: map writable.
+ * @flush: set when an existing translation was removed (a table of small
+ *         leaves collapsed for a huge one, or a racing fault's leaf
+ *         replaced); the caller flushes after dropping mmu_lock.
+ *
+ * A leaf that already maps the frame with at least these rights (another
+ * vCPU's fault) is kept: it was installed under the same invalidation
+ * protocol, so it is as current as ours.
+ *
+ * Context: mmu_lock held for read.
+ * Return: 0, -EAGAIN when another thread changed the entry first (the
+ * fault retries), or -ENOMEM when @cache ran dry.
+ */
+int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
+		      u64 gfn, u64 pfn, int level, bool writable, bool *flush)
+	__must_hold(&vm->mmu_lock)
+{
+	struct s2mmu_pt_op op = {
+		.cache		= cache,
+		.mmu_lock	= &vm->mmu_lock,
+		.shared		= true,
+	};
+	u64 size = s2mmu_pt_level_size(level);
+	u64 gpa = (gfn << PAGE_SHIFT) & ~(size - 1);
+	u64 pa = pfn << PAGE_SHIFT;
+	u32 prot = S2MMU_PROT_R | S2MMU_PROT_X;
+	int ret;
+
+	lockdep_assert_held_read(&vm->mmu_lock);
+	if (writable)
+		prot |= S2MMU_PROT_W;
+	if (s2mmu_mmu_leaf_covers(vm, gpa, pa, level, prot))
+		return 0;
+	ret = s2mmu_pgtable_map(&vm->pgt, gpa, pa, size, level, prot, &op);
+	if (ret == -EEXIST) {
+		/* Small leaves where a huge one goes: unlink their table. */
+		ret = s2mmu_pgtable_collapse(&vm->pgt, gpa, level, &op);
+		if (!ret)
+			ret = s2mmu_pgtable_map(&vm->pgt, gpa, pa, size, level,
+						prot, &op);
+	}
+	*flush |= op.flush;
+	return ret;
+}
+
+static void s2mmu_mmu_flush_cb(void *arg)
+{
+	s2mmu_flush_remote_tlbs(arg);
+}
+
+/**
+ * s2mmu_mmu_zap_gfn_range_locked() - remove the leaves mapping a gfn range.
+ * @vm: the VM.
+ * @start: first guest frame.
+ * @end: first guest frame past the range (clamped to the VM's space).
+ *
+ * Never yields: callable from non-blockable notifier ranges.
+ *
+ * Context: mmu_lock held for write.
+ * Return: true when the caller must flush the vCPU TLBs.
+ */
+bool s2mmu_mmu_zap_gfn_range_locked(struct s2mmu_vm *vm, u64 start, u64 end)
+	__must_hold(&vm->mmu_lock)
+{
+	struct s2mmu_pt_op op = { .mmu_lock = &vm->mmu_lock };
+	u64 gs, ge;
+
+	lockdep_assert_held_write(&vm->mmu_lock);
+	if (!s2mmu_gfn_range_to_gpa(vm, start, end, &gs, &ge))
+		return false;
+	s2mmu_pgtable_zap(&vm->pgt, gs, ge, S2MMU_ZAP_LEAVES, &op);
+	if (op.flush)
+		atomic64_inc(&vm->stat.zaps);
+	return op.flush;
+}
+
+/**
+ * s2mmu_mmu_zap_gfn_range() - remove every entry (leaves and the tables
+ * wholly inside the range) of a gfn range, and flush.
+ * @vm: the VM.
+ * @start: first guest frame.
+ * @end: first guest frame past the range.
+ *
+ * May yield mid-way; it flushes before yielding, so no other thread ever
+ * sees an entry gone whose translation a vCPU TLB could still hold.
+ *
+ * Context: process context; takes mmu_lock for write; sleeps.
+ */
+void s2mmu_mmu_zap_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end)
+{
+	struct s2mmu_pt_op op = {
+		.mmu_lock	= &vm->mmu_lock,
+		.may_yield	= true,
+		.flush_tlbs	= s2mmu_mmu_flush_cb,
+		.flush_arg	= vm,
+	};
+	u64 gs, ge;
+
+	if (!s2mmu_gfn_range_to_gpa(vm, start, end, &gs, &ge))
+		return;
+	/* The engine takes RCU itself and drops it when it yields. */
+	write_lock(&vm->mmu_lock);
+	s2mmu_pgtable_zap(&vm->pgt, gs, ge, S2MMU_ZAP_TABLES, &op);
+	write_unlock(&vm->mmu_lock);
+	if (op.flush || op.nr_yields) {
+		atomic64_inc(&vm->stat.zaps);
+		s2mmu_flush_remote_tlbs(vm);
+	}
+}
+
+/**
+ * s2mmu_mmu_age_gfn_range() - test, and optionally clear, Accessed over a
+ * gfn range.
+ * @vm: the VM.
+ * @start: first guest frame.
+ * @end: first guest frame past the range.
+ * @clear: clear the Accessed bits found set.
+ *
+ * Context: takes mmu_lock for read; never sleeps.
+ * Return: 1 if any leaf in the range had Accessed set, else 0.
+ */
+int s2mmu_mmu_age_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end,
+			    bool clear)
+{
+	struct s2mmu_pt_op op = { .mmu_lock = &vm->mmu_lock, .shared = true };
+	u64 gs, ge;
+	bool young;
+
+	if (!s2mmu_gfn_range_to_gpa(vm, start, end, &gs, &ge))
+		return 0;
+	read_lock(&vm->mmu_lock);
+	young = s2mmu_pgtable_age(&vm->pgt, gs, ge, clear, &op);
+	read_unlock(&vm->mmu_lock);
+	return young;
+}
+
+/**
+ * s2mmu_mmu_translate() - S2MMU_TRANSLATE: what the tables hold for t->gpa.
+ * @vm: the VM.
+ * @t: in: gpa; out: the rest, hpa included (the caller hides it from
+ *     unprivileged users).
+ *
+ * Return: 0, or -EINVAL for a gpa outside the VM's address space.
+ */
+int s2mmu_mmu_translate(struct s2mmu_vm *vm, struct s2mmu_translation *t)
+{
+	struct s2mmu_pt_info info;
+	u64 gpa = t->gpa;
+
+	if (gpa >= s2mmu_vm_config_max_gpa(&vm->cfg))
+		return -EINVAL;
+	memset(t, 0, sizeof(*t));
+	t->gpa = gpa;
+	if (s2mmu_pgtable_lookup(&vm->pgt, gpa, 0, &info))
+		return 0;
+	t->present = 1;
+	t->hpa = info.pa;
+	t->level = info.level;
+	t->writable = !!(info.prot & S2MMU_PROT_W);
+	t->executable = !!(info.prot & S2MMU_PROT_X);
+	t->accessed = !!(info.prot & S2MMU_PROT_ACCESSED);
+	t->dirty = !!(info.prot & S2MMU_PROT_DIRTY);
+	return 0;
+}
