@@ -143,37 +143,86 @@ static void vm_config_stray_bits_test(struct kunit *test)
 	}
 }
 
-#define member_size(type, m)	sizeof_field(type, m)
+/*
+ * Every uAPI structure: fixed layout (the same for 32- and 64-bit
+ * userspace), a multiple of 8 bytes, no implicit padding, and an ioctl
+ * number that encodes its size.
+ */
+#define EXPECT_OFF(test, type, member, off) \
+	KUNIT_EXPECT_EQ(test, offsetof(type, member), (size_t)(off))
 
-static void vm_info_layout_test(struct kunit *test)
+static void uapi_layout_test(struct kunit *test)
 {
-	size_t fields = member_size(struct s2mmu_vm_info, type) +
-			member_size(struct s2mmu_vm_info, gpa_bits) +
-			member_size(struct s2mmu_vm_info, levels) +
-			member_size(struct s2mmu_vm_info, pad) +
-			member_size(struct s2mmu_vm_info, max_gpa);
-
-	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_vm_info) % 8, 0);
-	/* No implicit padding: the members fill the structure exactly. */
-	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_vm_info), fields);
-	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_vm_info), 24);
-	KUNIT_EXPECT_EQ(test, offsetof(struct s2mmu_vm_info, type), 0);
-	KUNIT_EXPECT_EQ(test, offsetof(struct s2mmu_vm_info, gpa_bits), 4);
-	KUNIT_EXPECT_EQ(test, offsetof(struct s2mmu_vm_info, levels), 8);
-	KUNIT_EXPECT_EQ(test, offsetof(struct s2mmu_vm_info, pad), 12);
-	KUNIT_EXPECT_EQ(test, offsetof(struct s2mmu_vm_info, max_gpa), 16);
-	KUNIT_EXPECT_EQ(test, member_size(struct s2mmu_vm_info, max_gpa), 8);
-	/* The ioctl number encodes the size userspace passes. */
+	EXPECT_OFF(test, struct s2mmu_vm_info, type, 0);
+	EXPECT_OFF(test, struct s2mmu_vm_info, gpa_bits, 4);
+	EXPECT_OFF(test, struct s2mmu_vm_info, levels, 8);
+	EXPECT_OFF(test, struct s2mmu_vm_info, nr_slots, 12);
+	EXPECT_OFF(test, struct s2mmu_vm_info, max_gpa, 16);
+	EXPECT_OFF(test, struct s2mmu_vm_info, stat_invalidations, 24);
+	EXPECT_OFF(test, struct s2mmu_vm_info, stat_zaps, 32);
+	EXPECT_OFF(test, struct s2mmu_vm_info, stat_remote_tlb_flushes, 40);
+	EXPECT_OFF(test, struct s2mmu_vm_info, stat_table_pages, 48);
+	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_vm_info), 56);
 	KUNIT_EXPECT_EQ(test, _IOC_SIZE(S2MMU_GET_VM_INFO),
 			sizeof(struct s2mmu_vm_info));
 	KUNIT_EXPECT_EQ(test, _IOC_DIR(S2MMU_GET_VM_INFO), _IOC_READ);
+
+	EXPECT_OFF(test, struct s2mmu_memory_region, slot, 0);
+	EXPECT_OFF(test, struct s2mmu_memory_region, flags, 4);
+	EXPECT_OFF(test, struct s2mmu_memory_region, guest_phys_addr, 8);
+	EXPECT_OFF(test, struct s2mmu_memory_region, memory_size, 16);
+	EXPECT_OFF(test, struct s2mmu_memory_region, userspace_addr, 24);
+	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_memory_region), 32);
+	KUNIT_EXPECT_EQ(test, _IOC_SIZE(S2MMU_SET_MEMORY_REGION),
+			sizeof(struct s2mmu_memory_region));
+
+	EXPECT_OFF(test, struct s2mmu_access, gpa, 0);
+	EXPECT_OFF(test, struct s2mmu_access, len, 8);
+	EXPECT_OFF(test, struct s2mmu_access, uaddr, 16);
+	EXPECT_OFF(test, struct s2mmu_access, op, 24);
+	EXPECT_OFF(test, struct s2mmu_access, flags, 28);
+	EXPECT_OFF(test, struct s2mmu_access, stride, 32);
+	EXPECT_OFF(test, struct s2mmu_access, repeat, 40);
+	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_access), 48);
+
+	EXPECT_OFF(test, struct s2mmu_run, accesses, 0);
+	EXPECT_OFF(test, struct s2mmu_run, nr_accesses, 8);
+	EXPECT_OFF(test, struct s2mmu_run, flags, 12);
+	EXPECT_OFF(test, struct s2mmu_run, exit_reason, 16);
+	EXPECT_OFF(test, struct s2mmu_run, done, 24);
+	EXPECT_OFF(test, struct s2mmu_run, mmio.gpa, 32);
+	EXPECT_OFF(test, struct s2mmu_run, mmio.is_write, 48);
+	EXPECT_OFF(test, struct s2mmu_run, memory_fault.flags, 32);
+	EXPECT_OFF(test, struct s2mmu_run, memory_fault.size, 48);
+	EXPECT_OFF(test, struct s2mmu_run, stat_faults, 96);
+	EXPECT_OFF(test, struct s2mmu_run, stat_tlb_misses, 120);
+	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_run), 128);
+	KUNIT_EXPECT_LE(test, sizeof(struct s2mmu_run), PAGE_SIZE);
+
+	EXPECT_OFF(test, struct s2mmu_pre_fault_memory, gpa, 0);
+	EXPECT_OFF(test, struct s2mmu_pre_fault_memory, size, 8);
+	EXPECT_OFF(test, struct s2mmu_pre_fault_memory, flags, 16);
+	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_pre_fault_memory), 64);
+	KUNIT_EXPECT_EQ(test, _IOC_SIZE(S2MMU_PRE_FAULT_MEMORY),
+			sizeof(struct s2mmu_pre_fault_memory));
+	KUNIT_EXPECT_EQ(test, _IOC_DIR(S2MMU_PRE_FAULT_MEMORY),
+			_IOC_READ | _IOC_WRITE);
+
+	EXPECT_OFF(test, struct s2mmu_translation, gpa, 0);
+	EXPECT_OFF(test, struct s2mmu_translation, hpa, 8);
+	EXPECT_OFF(test, struct s2mmu_translation, level, 16);
+	EXPECT_OFF(test, struct s2mmu_translation, present, 20);
+	EXPECT_OFF(test, struct s2mmu_translation, dirty, 24);
+	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_translation), 32);
+	KUNIT_EXPECT_EQ(test, _IOC_SIZE(S2MMU_TRANSLATE),
+			sizeof(struct s2mmu_translation));
 }
 
 static struct kunit_case vm_config_cases[] = {
 	KUNIT_CASE_PARAM(vm_config_parse_test, vm_type_gen_params),
 	KUNIT_CASE(vm_config_sweep_test),
 	KUNIT_CASE(vm_config_stray_bits_test),
-	KUNIT_CASE(vm_info_layout_test),
+	KUNIT_CASE(uapi_layout_test),
 	{}
 };
 

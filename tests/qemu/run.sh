@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run.sh [--demo] [--filter TEST] [TARGET...]: boot each kernel target in
+# run.sh [--demo] [--filter BINARY [--args ARGS]] [TARGET...]: boot each
+# kernel target in
 # QEMU (TCG) from a busybox initramfs holding s2mmu.ko and the selftests
 # (or the demo VMM), and check the result.
 #
@@ -17,11 +18,13 @@ set -euo pipefail
 
 mode=test
 filter=
+targs=
 targets=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--demo) mode=demo ;;
 	--filter) filter=$2; shift ;;
+	--args) targs=$2; shift ;;
 	*) targets="$targets $1" ;;
 	esac
 	shift
@@ -69,6 +72,7 @@ boot() {
 	[ -f "$T_IMAGE" ] || s2_die "$T_IMAGE missing: run scripts/deps.sh"
 	cmdline="loglevel=1 panic=-1 s2mmu.mode=$mode"
 	[ -z "$filter" ] || cmdline="$cmdline s2mmu.filter=$filter"
+	[ -z "$targs" ] || cmdline="$cmdline s2mmu.args=$(echo "$targs" | tr ' ' ,)"
 	case "$T_QEMU_ARCH" in
 	x86_64)
 		qemu=(qemu-system-x86_64 -M pc -cpu max -smp 2 -m 2G)

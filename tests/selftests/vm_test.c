@@ -105,7 +105,9 @@ TEST_F(vm, info)
 	EXPECT_EQ(variant->type, info.type);
 	EXPECT_EQ(variant->gpa_bits, info.gpa_bits);
 	EXPECT_EQ(variant->levels, info.levels);
-	EXPECT_EQ(0, info.pad);
+	EXPECT_EQ(0, info.nr_slots);
+	/* The root table exists from creation. */
+	EXPECT_EQ(1, info.stat_table_pages);
 	EXPECT_EQ(1ULL << variant->gpa_bits, info.max_gpa);
 }
 
