@@ -238,6 +238,20 @@ struct s2mmu_walk_result {
 	u32 access;
 };
 
+/**
+ * struct s2mmu_host_map - the host's mapping of one user address.
+ * @present: mapped.
+ * @level: 0 (PTE), 1 (PMD leaf) or 2 (PUD leaf).
+ * @writable: the host mapping allows writes.
+ * @pfn: host frame of the 4 KiB page at the address.
+ */
+struct s2mmu_host_map {
+	bool present;
+	int level;
+	bool writable;
+	u64 pfn;
+};
+
 /* mmu/vm.c */
 int s2mmu_vm_create(unsigned long arg);
 void s2mmu_vm_put(struct s2mmu_vm *vm);
@@ -267,10 +281,15 @@ struct s2mmu_memslot *s2mmu_vcpu_gfn_to_memslot(struct s2mmu_vcpu *vcpu,
 						u64 gfn);
 
 /* mmu/fault.c */
+void s2mmu_host_walk(struct mm_struct *mm, unsigned long hva,
+		     struct s2mmu_host_map *host);
 int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
 		  int *level);
 int s2mmu_fault(struct s2mmu_vcpu *vcpu, u64 gpa, unsigned int access);
 long s2mmu_pre_fault(struct s2mmu_vcpu *vcpu, u64 *gpa, u64 *size);
+
+/* mmu/invariants.c */
+int s2mmu_check_invariants(struct s2mmu_vm *vm, void __user *argp);
 
 /* mmu/mmu.c: the VM's use of the table engine */
 int s2mmu_mmu_init(struct s2mmu_vm *vm);

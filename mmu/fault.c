@@ -26,21 +26,29 @@
 #include "s2mmu.h"
 #include "s2mmu_compat.h"
 
-/*
- * The level at which the host maps @hva: 0 (4 KiB), 1 (2 MiB) or 2 (1 GiB).
+/**
+ * s2mmu_host_walk() - what the host page tables map at a user address.
+ * @mm: the mm.
+ * @hva: the address.
+ * @host: filled: present, level (0: 4 KiB, 1: PMD, 2: PUD), the pfn of the
+ *        4 KiB page at @hva, and whether the mapping is writable.
+ *
  * A lockless walk like GUP-fast's, with interrupts off so page table pages
- * cannot be freed under it; the result is only a hint validated by the
- * invalidation sequence.
+ * cannot be freed under it.  The fault path uses the level as a hint,
+ * validated by the invalidation sequence; CHECK_INVARIANTS calls it with
+ * mmu_lock held for write, when no mapped address can change.
  */
-static int s2mmu_host_level(struct mm_struct *mm, unsigned long hva)
+void s2mmu_host_walk(struct mm_struct *mm, unsigned long hva,
+		     struct s2mmu_host_map *host)
 {
 	unsigned long flags;
-	int level = 0;
 	pgd_t pgd;
 	p4d_t p4d;
 	pud_t pud;
 	pmd_t pmd;
+	pte_t pte;
 
+	memset(host, 0, sizeof(*host));
 	local_irq_save(flags);
 	pgd = READ_ONCE(*pgd_offset(mm, hva));
 	if (pgd_none(pgd))
@@ -52,17 +60,31 @@ static int s2mmu_host_level(struct mm_struct *mm, unsigned long hva)
 	if (pud_none(pud) || !pud_present(pud))
 		goto out;
 	if (pud_leaf(pud)) {
-		level = 2;
+		host->present = true;
+		host->level = 2;
+		host->writable = pud_write(pud);
+		host->pfn = pud_pfn(pud) + ((hva & ~PUD_MASK) >> PAGE_SHIFT);
 		goto out;
 	}
 	pmd = pmdp_get_lockless(pmd_offset(&pud, hva));
 	if (pmd_none(pmd) || !pmd_present(pmd))
 		goto out;
-	if (pmd_leaf(pmd))
-		level = 1;
+	if (pmd_leaf(pmd)) {
+		host->present = true;
+		host->level = 1;
+		host->writable = pmd_write(pmd);
+		host->pfn = pmd_pfn(pmd) + ((hva & ~PMD_MASK) >> PAGE_SHIFT);
+		goto out;
+	}
+	/* 64-bit: page table pages are in the direct map. */
+	pte = ptep_get_lockless(pte_offset_kernel(&pmd, hva));
+	if (pte_present(pte)) {
+		host->present = true;
+		host->writable = pte_write(pte);
+		host->pfn = pte_pfn(pte);
+	}
 out:
 	local_irq_restore(flags);
-	return level;
 }
 
 /* Largest level <= @level whose aligned block lies in @slot at @gfn. */
@@ -143,6 +165,7 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
 		  int *level)
 {
 	struct s2mmu_vm *vm = vcpu->vm;
+	struct s2mmu_host_map host;
 	struct s2mmu_memslot *slot;
 	unsigned long hva, seq;
 	struct page *page;
@@ -172,9 +195,10 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
 					&page, &writable);
 		if (ret)
 			return ret;
+		s2mmu_host_walk(vm->mm, hva, &host);
 		lvl = s2mmu_slot_level(slot, gfn, hva,
-				       min(s2mmu_host_level(vm->mm, hva),
-					   S2MMU_PT_MAX_LEAF_LEVEL));
+				       min_t(int, host.level,
+					     S2MMU_PT_MAX_LEAF_LEVEL));
 		pfn = page_to_pfn(page) -
 		      (gfn & ((1ULL << (lvl * 9)) - 1));
 

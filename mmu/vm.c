@@ -109,6 +109,8 @@ static long s2mmu_vm_ioctl(struct file *file, unsigned int cmd,
 		return s2mmu_vm_ioctl_set_memory_region(vm, argp);
 	case S2MMU_CREATE_VCPU:
 		return s2mmu_vcpu_create(vm, arg);
+	case S2MMU_CHECK_INVARIANTS:
+		return s2mmu_check_invariants(vm, argp);
 	default:
 		return -ENOTTY;
 	}

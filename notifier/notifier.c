@@ -21,9 +21,20 @@
  * the Accessed bit of the stage-2 leaves mapping the range.
  */
 #include <linux/mmu_notifier.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 
 #include "s2mmu.h"
+
+/*
+ * Test-only fault injection: make invalidate_range_start skip its zap, so
+ * the selftests can prove S2MMU_CHECK_INVARIANTS detects the stale
+ * entries that result.  Root only; never set it on a VM that runs.
+ */
+static bool test_skip_zap;
+module_param(test_skip_zap, bool, 0600);
+MODULE_PARM_DESC(test_skip_zap,
+		 "TEST ONLY: invalidations do not zap (breaks coherence)");
 
 static struct s2mmu_vm *mn_to_vm(struct mmu_notifier *mn)
 {
@@ -53,8 +64,11 @@ static int s2mmu_mn_invalidate_range_start(struct mmu_notifier *mn,
 		vm->mmu_invalidate_range_start = U64_MAX;
 		vm->mmu_invalidate_range_end = 0;
 	}
-	flush = s2mmu_for_each_hva_slot(vm, range->start, range->end,
-					s2mmu_mn_zap_slot, NULL);
+	if (likely(!READ_ONCE(test_skip_zap)))
+		flush = s2mmu_for_each_hva_slot(vm, range->start, range->end,
+						s2mmu_mn_zap_slot, NULL);
+	else
+		flush = false;
 	write_unlock(&vm->mmu_lock);
 	if (flush)
 		s2mmu_flush_remote_tlbs(vm);

@@ -84,6 +84,29 @@ struct s2mmu_memory_region {
 
 #define S2MMU_SET_MEMORY_REGION	_IOW(S2MMUIO, 0x11, struct s2mmu_memory_region)
 
+/*
+ * S2MMU_CHECK_INVARIANTS (debug): under the VM's locks, check every
+ * present stage-2 leaf against the host page tables of the VM's mm at the
+ * slot's host address, the table-page accounting, and the idle vCPUs'
+ * TLBs.  Returns 0, or -EUCLEAN when any count of violations is non-zero;
+ * the structure is filled in both cases.
+ */
+struct s2mmu_invariants {
+	__u64 leaves;		/* present leaves checked */
+	__u64 tables;		/* table pages found by the walk (root included) */
+	__u64 no_slot;		/* leaf outside (or running past) its slot */
+	__u64 host_unmapped;	/* leaf whose host address is not mapped */
+	__u64 bad_pfn;		/* leaf mapping another page than the host */
+	__u64 bad_write;	/* writable leaf over a read-only host mapping */
+	__u64 bad_huge;		/* leaf larger than the host mapping */
+	__u64 bad_accounting;	/* table counts that differ from the walk */
+	__u64 stale_tlb;	/* vCPU TLB entries the tables do not back */
+	__u64 vcpus_skipped;	/* vCPUs running, so their TLBs not checked */
+	__u64 padding[6];
+};
+
+#define S2MMU_CHECK_INVARIANTS	_IOR(S2MMUIO, 0x13, struct s2mmu_invariants)
+
 /* S2MMU_CREATE_VCPU (argument: vCPU id, 0..S2MMU_MAX_VCPUS-1) -> vCPU fd. */
 #define S2MMU_MAX_VCPUS		64
 #define S2MMU_CREATE_VCPU	_IO(S2MMUIO, 0x12)
