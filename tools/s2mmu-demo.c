@@ -177,10 +177,11 @@ static int demo_format(int dev, unsigned long type, const char *name)
 
 	if (ioctl(d.vm, S2MMU_GET_VM_INFO, &info))
 		die("S2MMU_GET_VM_INFO");
-	printf("VM counts: %llu invalidations, %llu zaps, %llu TLB shootdowns, %llu table pages (%llu KiB)\n",
+	printf("VM counts: %llu invalidations, %llu zaps, %llu TLB shootdowns, ",
 	       (unsigned long long)info.stat_invalidations,
 	       (unsigned long long)info.stat_zaps,
-	       (unsigned long long)info.stat_remote_tlb_flushes,
+	       (unsigned long long)info.stat_remote_tlb_flushes);
+	printf("%llu table pages (%llu KiB)\n",
 	       (unsigned long long)info.stat_table_pages,
 	       (unsigned long long)info.stat_table_pages * 4);
 

@@ -208,6 +208,13 @@ static void uapi_layout_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, _IOC_DIR(S2MMU_PRE_FAULT_MEMORY),
 			_IOC_READ | _IOC_WRITE);
 
+	EXPECT_OFF(test, struct s2mmu_invariants, leaves, 0);
+	EXPECT_OFF(test, struct s2mmu_invariants, stale_tlb, 64);
+	EXPECT_OFF(test, struct s2mmu_invariants, vcpus_skipped, 72);
+	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_invariants), 128);
+	KUNIT_EXPECT_EQ(test, _IOC_SIZE(S2MMU_CHECK_INVARIANTS),
+			sizeof(struct s2mmu_invariants));
+
 	EXPECT_OFF(test, struct s2mmu_translation, gpa, 0);
 	EXPECT_OFF(test, struct s2mmu_translation, hpa, 8);
 	EXPECT_OFF(test, struct s2mmu_translation, level, 16);

@@ -56,6 +56,7 @@ FIXTURE_SETUP(mem)
 
 FIXTURE_TEARDOWN(mem)
 {
+	S2MMU_EXPECT_INVARIANTS(self->vm);
 	s2mmu_unmap_run(self->run);
 	close(self->vcpu);
 	close(self->vm);

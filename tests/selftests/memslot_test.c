@@ -61,6 +61,7 @@ FIXTURE_SETUP(memslot)
 
 FIXTURE_TEARDOWN(memslot)
 {
+	S2MMU_EXPECT_INVARIANTS(self->vm);
 	s2mmu_unmap_run(self->run);
 	if (self->vcpu >= 0)
 		close(self->vcpu);

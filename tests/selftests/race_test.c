@@ -65,6 +65,7 @@ FIXTURE_TEARDOWN(race)
 {
 	int i;
 
+	S2MMU_EXPECT_INVARIANTS(self->vm);
 	for (i = 0; i < 2; i++) {
 		s2mmu_unmap_run(self->run[i]);
 		close(self->vcpu[i]);

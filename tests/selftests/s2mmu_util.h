@@ -307,4 +307,44 @@ static inline bool s2mmu_check_page(const void *page, __u64 seed)
 	return true;
 }
 
+/* S2MMU_CHECK_INVARIANTS into @inv; 0, or -errno (-EUCLEAN: violations). */
+static inline int s2mmu_check_invariants(int vm, struct s2mmu_invariants *inv)
+{
+	memset(inv, 0, sizeof(*inv));
+	return ioctl(vm, S2MMU_CHECK_INVARIANTS, inv) ? -errno : 0;
+}
+
+/*
+ * Every selftest checks its VM's invariants before tearing it down: no
+ * stage-2 leaf the host page tables do not back, exact table accounting,
+ * no stale vCPU TLB entry.  For fixture teardowns (needs the harness).
+ */
+#define S2MMU_EXPECT_INVARIANTS(vm) s2mmu_expect_invariants(_metadata, vm)
+
+#ifdef EXPECT_EQ
+static inline void s2mmu_expect_invariants(struct __test_metadata *_metadata,
+					   int vm)
+{
+	struct s2mmu_invariants inv;
+	int ret;
+
+	if (vm < 0)
+		return;
+	ret = s2mmu_check_invariants(vm, &inv);
+	EXPECT_EQ(0, ret)
+		TH_LOG("invariants: %llu leaves; no_slot %llu host_unmapped %llu bad_pfn %llu",
+		       (unsigned long long)inv.leaves,
+		       (unsigned long long)inv.no_slot,
+		       (unsigned long long)inv.host_unmapped,
+		       (unsigned long long)inv.bad_pfn);
+	EXPECT_EQ(0, inv.bad_write + inv.bad_huge + inv.bad_accounting +
+		     inv.stale_tlb)
+		TH_LOG("invariants: bad_write %llu bad_huge %llu accounting %llu stale_tlb %llu",
+		       (unsigned long long)inv.bad_write,
+		       (unsigned long long)inv.bad_huge,
+		       (unsigned long long)inv.bad_accounting,
+		       (unsigned long long)inv.stale_tlb);
+}
+#endif
+
 #endif /* _S2MMU_UTIL_H */

@@ -68,6 +68,7 @@ FIXTURE_SETUP(vcpu)
 
 FIXTURE_TEARDOWN(vcpu)
 {
+	S2MMU_EXPECT_INVARIANTS(self->vm);
 	s2mmu_unmap_run(self->run);
 	if (self->vcpu >= 0)
 		close(self->vcpu);
@@ -627,9 +628,12 @@ TEST_F(vcpu, busy)
 	ASSERT_EQ(S2MMU_EXIT_DONE, self->run->exit_reason);
 	ASSERT_FALSE(__atomic_load_n(&c.done, __ATOMIC_SEQ_CST));
 
-	/* TRANSLATE answers while the vCPU runs. */
-	ASSERT_EQ(0, s2mmu_translate(self->vcpu, GPA_BASE, &t));
+	/* TRANSLATE answers while the vCPU runs (and sees its faults). */
+	do {
+		ASSERT_EQ(0, s2mmu_translate(self->vcpu, GPA_BASE, &t));
+	} while (!t.present && s2mmu_now_ms() - t0 < 10000);
 	EXPECT_EQ(1, t.present);
+	EXPECT_FALSE(__atomic_load_n(&c.done, __ATOMIC_SEQ_CST));
 
 	/* A second RUN waits... */
 	ASSERT_EQ(0, pthread_create(&th2, NULL, second_runner, &c2));

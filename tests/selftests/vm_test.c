@@ -92,6 +92,7 @@ FIXTURE_SETUP(vm)
 
 FIXTURE_TEARDOWN(vm)
 {
+	S2MMU_EXPECT_INVARIANTS(self->vm);
 	close(self->vm);
 }
 
