@@ -252,6 +252,9 @@ struct s2mmu_host_map {
 	u64 pfn;
 };
 
+/* mmu/main.c */
+extern atomic_t s2mmu_nr_vms;
+
 /* mmu/vm.c */
 int s2mmu_vm_create(unsigned long arg);
 void s2mmu_vm_put(struct s2mmu_vm *vm);

@@ -169,6 +169,8 @@ struct s2mmu_table_cache {
 	void *objs[S2MMU_TABLE_CACHE_CAPACITY];
 };
 
+extern atomic_long_t s2mmu_table_pages_allocated;
+
 void s2mmu_table_cache_init(struct s2mmu_table_cache *cache);
 int s2mmu_table_cache_topup(struct s2mmu_table_cache *cache, int min);
 void s2mmu_table_cache_free(struct s2mmu_table_cache *cache);

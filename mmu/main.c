@@ -2,11 +2,41 @@
 /*
  * s2mmu module entry: the /dev/s2mmu misc device and its system ioctls.
  */
+#include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 
 #include "s2mmu.h"
+
+/* VMs alive (created and not yet destroyed), for the sysfs counters. */
+atomic_t s2mmu_nr_vms = ATOMIC_INIT(0);
+
+/*
+ * /sys/class/misc/s2mmu/: module-wide counters that must return to zero
+ * once every VM is gone (the tests check they do).
+ */
+static ssize_t vms_show(struct device *dev, struct device_attribute *attr,
+			char *buf)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&s2mmu_nr_vms));
+}
+static DEVICE_ATTR_RO(vms);
+
+static ssize_t table_pages_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n",
+			  atomic_long_read(&s2mmu_table_pages_allocated));
+}
+static DEVICE_ATTR_RO(table_pages);
+
+static struct attribute *s2mmu_dev_attrs[] = {
+	&dev_attr_vms.attr,
+	&dev_attr_table_pages.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(s2mmu_dev);
 
 /**
  * s2mmu_dev_ioctl() - system ioctls on /dev/s2mmu.
@@ -45,6 +75,7 @@ static struct miscdevice s2mmu_dev = {
 	.name	= "s2mmu",
 	.fops	= &s2mmu_dev_fops,
 	.mode	= 0660,
+	.groups	= s2mmu_dev_groups,
 };
 
 static int __init s2mmu_init(void)

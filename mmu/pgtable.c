@@ -39,6 +39,27 @@ void s2mmu_table_cache_init(struct s2mmu_table_cache *cache)
 	cache->nobjs = 0;
 }
 
+/*
+ * Table pages allocated by every tree and cache of the module: cached,
+ * linked and waiting for RCU alike.  Zero again once every VM is gone.
+ */
+atomic_long_t s2mmu_table_pages_allocated = ATOMIC_LONG_INIT(0);
+
+static void *pt_alloc_page(void)
+{
+	void *page = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+
+	if (page)
+		atomic_long_inc(&s2mmu_table_pages_allocated);
+	return page;
+}
+
+static void pt_free_page(struct page *page)
+{
+	__free_page(page);
+	atomic_long_dec(&s2mmu_table_pages_allocated);
+}
+
 /**
  * s2mmu_table_cache_topup() - fill a table page cache before taking locks.
  * @cache: the cache.
@@ -58,7 +79,7 @@ int s2mmu_table_cache_topup(struct s2mmu_table_cache *cache, int min)
 	if (cache->nobjs >= min)
 		return 0;
 	while (cache->nobjs < S2MMU_TABLE_CACHE_CAPACITY) {
-		void *page = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		void *page = pt_alloc_page();
 
 		if (!page)
 			return cache->nobjs >= min ? 0 : -ENOMEM;
@@ -74,7 +95,7 @@ int s2mmu_table_cache_topup(struct s2mmu_table_cache *cache, int min)
 void s2mmu_table_cache_free(struct s2mmu_table_cache *cache)
 {
 	while (cache->nobjs)
-		free_page((unsigned long)cache->objs[--cache->nobjs]);
+		pt_free_page(virt_to_page(cache->objs[--cache->nobjs]));
 }
 
 static u64 *pt_cache_pop(struct s2mmu_pt_op *op)
@@ -97,7 +118,7 @@ static void pt_free_rcu_cb(struct rcu_head *head)
 	struct s2mmu_pgtable *pgt = (struct s2mmu_pgtable *)page_private(page);
 
 	set_page_private(page, 0);
-	__free_page(page);
+	pt_free_page(page);
 	atomic_long_inc(&pgt->tables_freed);
 	atomic_long_dec(&pgt->rcu_pending);
 }
@@ -757,7 +778,7 @@ int s2mmu_pgtable_init(struct s2mmu_pgtable *pgt,
 		return -EINVAL;
 
 	memset(pgt, 0, sizeof(*pgt));
-	pgt->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	pgt->root = pt_alloc_page();
 	if (!pgt->root)
 		return -ENOMEM;
 	pgt->ops = ops;

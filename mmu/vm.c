@@ -30,6 +30,7 @@ static void s2mmu_vm_destroy(struct s2mmu_vm *vm)
 	cleanup_srcu_struct(&vm->srcu);
 	mmdrop(vm->mm);
 	kfree(vm);
+	atomic_dec(&s2mmu_nr_vms);
 }
 
 /**
@@ -177,6 +178,7 @@ int s2mmu_vm_create(unsigned long arg)
 		goto err_fd;
 	}
 	/* From here the file owns the VM's reference. */
+	atomic_inc(&s2mmu_nr_vms);
 	fd_install(fd, file);
 	return fd;
 
