@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run.sh [--demo] [--filter BINARY [--args ARGS]] [TARGET...]: boot each
-# kernel target in
+# run.sh [--demo] [--filter BINARY [--args ARGS]] [--env NAME=VALUE,...]
+# [TARGET...]: boot each kernel target in
 # QEMU (TCG) from a busybox initramfs holding s2mmu.ko and the selftests
 # (or the demo VMM), and check the result.
 #
@@ -19,12 +19,14 @@ set -euo pipefail
 mode=test
 filter=
 targs=
+tenv=
 targets=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--demo) mode=demo ;;
 	--filter) filter=$2; shift ;;
 	--args) targs=$2; shift ;;
+	--env) tenv=$2; shift ;;
 	*) targets="$targets $1" ;;
 	esac
 	shift
@@ -73,6 +75,7 @@ boot() {
 	cmdline="loglevel=1 panic=-1 s2mmu.mode=$mode"
 	[ -z "$filter" ] || cmdline="$cmdline s2mmu.filter=$filter"
 	[ -z "$targs" ] || cmdline="$cmdline s2mmu.args=$(echo "$targs" | tr ' ' ,)"
+	[ -z "$tenv" ] || cmdline="$cmdline s2mmu.env=$tenv"
 	case "$T_QEMU_ARCH" in
 	x86_64)
 		qemu=(qemu-system-x86_64 -M pc -cpu max -smp 2 -m 2G)
