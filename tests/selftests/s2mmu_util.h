@@ -347,4 +347,74 @@ static inline void s2mmu_expect_invariants(struct __test_metadata *_metadata,
 }
 #endif
 
+/*
+ * Helpers of the reliability tests (torture, fuzz, bad input, lifetime).
+ */
+
+/* An unsigned number from the environment, or @def when unset or bad. */
+static inline unsigned long long s2mmu_env_ull(const char *name,
+					       unsigned long long def)
+{
+	const char *s = getenv(name);
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s)
+		return def;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return def;
+	return v;
+}
+
+/* The random seed of a test: $S2MMU_SEED when set, else @def. */
+static inline unsigned long long s2mmu_seed(unsigned long long def)
+{
+	return s2mmu_env_ull("S2MMU_SEED", def);
+}
+
+/* xorshift64*: a small, fast, reproducible generator; @state never 0. */
+static inline __u64 s2mmu_rand64(__u64 *state)
+{
+	__u64 x = *state ? *state : 0x9e3779b97f4a7c15ULL;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+/* A random number below @n (n > 0). */
+static inline __u64 s2mmu_rand_below(__u64 *state, __u64 n)
+{
+	return s2mmu_rand64(state) % n;
+}
+
+#define S2MMU_SYSFS_VMS		"/sys/class/misc/s2mmu/vms"
+#define S2MMU_SYSFS_TABLE_PAGES	"/sys/class/misc/s2mmu/table_pages"
+
+/* Live VMs module-wide, or -1 when the counter cannot be read. */
+static inline long s2mmu_nr_vms(void)
+{
+	return s2mmu_read_long(S2MMU_SYSFS_VMS);
+}
+
+/*
+ * Wait up to @ms for the live VM count to drop to @want (VM teardown may
+ * finish in a deferred fput after close() or exit); the last value read.
+ */
+static inline long s2mmu_wait_nr_vms(long want, int ms)
+{
+	long long deadline = s2mmu_now_ms() + ms;
+	long n = s2mmu_nr_vms();
+
+	while (n != want && s2mmu_now_ms() < deadline) {
+		usleep(10000);
+		n = s2mmu_nr_vms();
+	}
+	return n;
+}
+
 #endif /* _S2MMU_UTIL_H */
