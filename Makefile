@@ -34,3 +34,15 @@ selftests: deps
 	bash tests/qemu/run.sh $(TARGETS)
 
 .PHONY: all modules clean deps check demo kunit selftests
+
+# The long torture run: only torture_test, on x86_64-6.12, for DURATION
+# seconds per VM type (make check runs it for 20 s); SEED=n replays a run.
+DURATION ?= 600
+torture: deps
+	S2MMU_QEMU_TIMEOUT=$$((2 * $(DURATION) + 600)) \
+		bash tests/qemu/run.sh --filter torture_test \
+		--env S2MMU_TORTURE_SECONDS=$(DURATION)$(if $(SEED),$(comma)S2MMU_SEED=$(SEED)) \
+		x86_64-6.12
+
+comma := ,
+.PHONY: torture
