@@ -474,6 +474,8 @@ static long s2mmu_vcpu_ioctl_translate(struct s2mmu_vcpu *vcpu,
 
 	if (copy_from_user(&t, argp, sizeof(t)))
 		return -EFAULT;
+	if (memchr_inv(t.pad, 0, sizeof(t.pad)))
+		return -EINVAL;
 	ret = s2mmu_mmu_translate(vcpu->vm, &t);
 	if (ret)
 		return ret;
@@ -546,29 +548,22 @@ static long s2mmu_vcpu_ioctl(struct file *file, unsigned int cmd,
 	return ret;
 }
 
-static vm_fault_t s2mmu_vcpu_vm_fault(struct vm_fault *vmf)
-{
-	struct s2mmu_vcpu *vcpu = vmf->vma->vm_file->private_data;
-	struct page *page;
-
-	if (vmf->pgoff)
-		return VM_FAULT_SIGBUS;
-	page = virt_to_page(vcpu->run);
-	get_page(page);
-	vmf->page = page;
-	return 0;
-}
-
-static const struct vm_operations_struct s2mmu_vcpu_vm_ops = {
-	.fault = s2mmu_vcpu_vm_fault,
-};
-
 static int s2mmu_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	struct s2mmu_vcpu *vcpu = file->private_data;
+
 	if (vma->vm_pgoff || vma_pages(vma) != 1)
 		return -EINVAL;
-	vma->vm_ops = &s2mmu_vcpu_vm_ops;
-	return 0;
+	/*
+	 * A PFN mapping of the kernel's run page (VM_IO | VM_PFNMAP, never
+	 * grown by mremap nor dumped): neither GUP nor GUP-fast takes it, so
+	 * a memory slot over it cannot map it into a guest.  The page lives
+	 * until the VM is destroyed, which this mapping's file reference
+	 * delays past munmap.
+	 */
+	return remap_pfn_range(vma, vma->vm_start,
+			       page_to_pfn(virt_to_page(vcpu->run)), PAGE_SIZE,
+			       vma->vm_page_prot);
 }
 
 static int s2mmu_vcpu_release(struct inode *inode, struct file *file)
