@@ -33,7 +33,11 @@ kunit: deps
 selftests: deps
 	bash tests/qemu/run.sh $(TARGETS)
 
-.PHONY: all modules clean deps check demo kunit selftests
+# Benchmarks (not part of check): Documentation/bench.rst.
+bench:
+	bash scripts/bench.sh $(CASES)
+
+.PHONY: all modules clean deps check demo kunit selftests bench
 
 # The long torture run: only torture_test, on x86_64-6.12, for DURATION
 # seconds per VM type (make check runs it for 20 s); SEED=n replays a run.

@@ -1,0 +1,934 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * s2mmu_bench: s2mmu side by side with the in-tree software secondary MMU
+ * (lib/test_hmm.c, "dmirror"), the GUP floor (tests/bench/gup_floor.c)
+ * and the host process itself, in one boot of the bench kernel.
+ *
+ * Every measurement runs in a fresh child process, so no VM, dmirror
+ * mirror or mmu_notifier subscription of one measurement is left on the
+ * mm of the next (a subscription, once made, stays on an mm for its
+ * lifetime).  The repetitions of a case interleave its variants (subject,
+ * baseline, subject, ...) so that TCG's drift hits both alike.
+ *
+ * Output: one line per measurement,
+ *
+ *   BENCH <case> <mem> <variant> <rep> <seconds> [key=value ...]
+ *
+ * which scripts/bench.sh turns into the table, JSON, CSV and plots
+ * (tests/bench/report.py).  Documentation/bench.rst describes the cases.
+ *
+ * Usage: s2mmu_bench [-r REPS] [-m MIB] [CASE...]; cases: populate fault
+ * steady munmap aging slots parallel tables (default: all).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/s2mmu.h>
+#include "test_hmm_uapi.h"
+#include "gup_floor.h"
+
+#define KIB		1024ULL
+#define MIB		(1024 * KIB)
+#define GIB		(1024 * MIB)
+#define PAGE		4096ULL
+#define PMD		(2 * MIB)
+#define GPA_BASE	(4 * GIB)
+#define NR_RESULTS	8
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define DMIRROR_DEV	"/dev/hmm_dmirror0"
+#define DMIRROR_CHUNK	PMD
+
+enum mem_kind { MEM_4K, MEM_THP };
+static const char * const mem_name[] = { "4k", "thp" };
+
+static unsigned long long mem_size = GIB;
+static int reps = 5;
+
+/*
+ * The memory of a session (one child process running several variants in
+ * turn), populated by the host on first use (populated()).
+ */
+static char *shared_mem;
+
+/* What a child measured: r[0] is seconds, the rest case-specific. */
+struct result {
+	int ok;
+	double r[NR_RESULTS];
+	char keys[NR_RESULTS][24];
+};
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("BENCH-ERROR ");
+	vprintf(fmt, ap);
+	printf(": %s\n", strerror(errno));
+	va_end(ap);
+	fflush(stdout);
+	_exit(1);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void set(struct result *res, int i, const char *key, double v)
+{
+	snprintf(res->keys[i], sizeof(res->keys[i]), "%s", key);
+	res->r[i] = v;
+}
+
+/* Anonymous memory aligned to 2 MiB, 4 KiB-only or THP-backed. */
+static char *mem_alloc(unsigned long long size, enum mem_kind kind)
+{
+	char *p = mmap(NULL, size + PMD, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *a;
+
+	if (p == MAP_FAILED)
+		die("mmap %llu", size);
+	a = (char *)(((uintptr_t)p + PMD - 1) & ~(uintptr_t)(PMD - 1));
+	if (a > p)
+		munmap(p, a - p);
+	munmap(a + size, p + PMD - a);
+	if (madvise(a, size, kind == MEM_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
+		die("madvise");
+	return a;
+}
+
+static void host_write(char *p, unsigned long long size)
+{
+	unsigned long long i;
+
+	for (i = 0; i < size; i += PAGE)
+		__atomic_store_n(&p[i], 1, __ATOMIC_RELAXED);
+}
+
+static unsigned long host_read(char *p, unsigned long long size, int passes)
+{
+	unsigned long sum = 0;
+	unsigned long long i;
+
+	while (passes--)
+		for (i = 0; i < size; i += PAGE)
+			sum += __atomic_load_n(&p[i], __ATOMIC_RELAXED);
+	return sum;
+}
+
+/* A VM with @nslots equal slots over [p, p + size) and @nvcpus vCPUs. */
+struct vm {
+	int fd, vcpu[2];
+	struct s2mmu_run *run[2];
+};
+
+static void vm_create(struct vm *vm, char *p, unsigned long long size,
+		      unsigned int nslots, int nvcpus)
+{
+	unsigned long long slot_size = size / nslots;
+	struct s2mmu_memory_region r = { 0 };
+	int dev, i;
+
+	dev = open("/dev/s2mmu", O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		die("open /dev/s2mmu");
+	vm->fd = ioctl(dev, S2MMU_CREATE_VM, S2MMU_VM_X86_TDP);
+	if (vm->fd < 0)
+		die("S2MMU_CREATE_VM");
+	close(dev);
+	for (i = 0; i < (int)nslots; i++) {
+		r.slot = i;
+		r.guest_phys_addr = GPA_BASE + i * slot_size;
+		r.memory_size = slot_size;
+		r.userspace_addr = (uintptr_t)p + i * slot_size;
+		if (ioctl(vm->fd, S2MMU_SET_MEMORY_REGION, &r))
+			die("S2MMU_SET_MEMORY_REGION %d", i);
+	}
+	for (i = 0; i < nvcpus; i++) {
+		vm->vcpu[i] = ioctl(vm->fd, S2MMU_CREATE_VCPU, i);
+		if (vm->vcpu[i] < 0)
+			die("S2MMU_CREATE_VCPU");
+		vm->run[i] = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				  MAP_SHARED, vm->vcpu[i], 0);
+		if (vm->run[i] == MAP_FAILED)
+			die("mmap vcpu");
+	}
+}
+
+static void vm_destroy(struct vm *vm, int nvcpus)
+{
+	int i;
+
+	for (i = 0; i < nvcpus; i++) {
+		munmap(vm->run[i], PAGE);
+		close(vm->vcpu[i]);
+	}
+	close(vm->fd);
+}
+
+/* The session's memory, populated by the host the first time. */
+static char *populated(enum mem_kind kind)
+{
+	if (!shared_mem) {
+		shared_mem = mem_alloc(mem_size, kind);
+		host_write(shared_mem, mem_size);
+	}
+	return shared_mem;
+}
+
+static void vm_info(struct vm *vm, struct s2mmu_vm_info *info)
+{
+	if (ioctl(vm->fd, S2MMU_GET_VM_INFO, info))
+		die("S2MMU_GET_VM_INFO");
+}
+
+/* Run @nr accesses on vCPU @i, resuming after S2MMU_EXIT_INTR. */
+static void vm_run(struct vm *vm, int i, struct s2mmu_access *a, unsigned int nr)
+{
+	struct s2mmu_run *run = vm->run[i];
+
+	while (nr) {
+		run->accesses = (uintptr_t)a;
+		run->nr_accesses = nr;
+		run->flags = 0;
+		if (ioctl(vm->vcpu[i], S2MMU_RUN, 0) && errno != EINTR)
+			die("S2MMU_RUN");
+		if (run->exit_reason != S2MMU_EXIT_DONE &&
+		    run->exit_reason != S2MMU_EXIT_INTR) {
+			errno = 0;
+			die("S2MMU_RUN exit %u at gpa %#llx", run->exit_reason,
+			    (unsigned long long)run->memory_fault.gpa);
+		}
+		if (run->exit_reason == S2MMU_EXIT_DONE)
+			return;
+		/* Interrupted: redo the access it stopped in. */
+		a += run->done;
+		nr -= run->done;
+	}
+}
+
+static void guest_touch(struct vm *vm, int i, unsigned long long gpa,
+			unsigned long long len, bool write, unsigned int repeat)
+{
+	struct s2mmu_access a = {
+		.gpa = gpa, .len = len, .op = S2MMU_OP_TOUCH,
+		.flags = write ? S2MMU_ACCESS_F_WRITE : 0,
+		.stride = PAGE, .repeat = repeat,
+	};
+
+	vm_run(vm, i, &a, 1);
+}
+
+static void vm_pre_fault(struct vm *vm, unsigned long long gpa,
+			 unsigned long long size)
+{
+	struct s2mmu_pre_fault_memory r = { .gpa = gpa, .size = size };
+
+	while (r.size)
+		if (ioctl(vm->vcpu[0], S2MMU_PRE_FAULT_MEMORY, &r) &&
+		    errno != EINTR && errno != EAGAIN)
+			die("S2MMU_PRE_FAULT_MEMORY");
+}
+
+static void stats_into(struct result *res, int from, struct s2mmu_run *run)
+{
+	set(res, from, "faults", run->stat_faults);
+	set(res, from + 1, "retries", run->stat_fault_retries);
+	set(res, from + 2, "tlb_misses", run->stat_tlb_misses);
+	set(res, from + 3, "tlb_flushes", run->stat_tlb_flushes);
+}
+
+/*
+ * The GUP floor over all of @p: one page reference taken and dropped per
+ * fault s2mmu takes (per 4 KiB, per 2 MiB on THP).  Returns seconds.
+ */
+static double gup_floor(char *p, enum mem_kind kind, bool write)
+{
+	struct gup_floor_run r = {
+		.addr = (uintptr_t)p, .len = mem_size,
+		.stride = kind == MEM_THP ? PMD : PAGE,
+		.flags = write ? GUP_FLOOR_F_WRITE : 0,
+	};
+	double t;
+	int fd;
+
+	fd = open(GUP_FLOOR_DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		die("open " GUP_FLOOR_DEV);
+	t = now();
+	if (ioctl(fd, GUP_FLOOR_RUN, &r))
+		die("GUP_FLOOR_RUN");
+	t = now() - t;
+	close(fd);
+	return t;
+}
+
+/*
+ * (1) populate fresh memory: guest write TOUCH vs the host writing it (and
+ * vs the GUP floor faulting it in for write).
+ */
+static void c_populate(const char *var, enum mem_kind kind, struct result *res)
+{
+	char *p = mem_alloc(mem_size, kind);
+	struct s2mmu_vm_info info;
+	struct vm vm;
+	double t;
+
+	if (!strcmp(var, "host")) {
+		t = now();
+		host_write(p, mem_size);
+		set(res, 0, "sec", now() - t);
+		return;
+	}
+	if (!strcmp(var, "gup-floor")) {
+		t = gup_floor(p, kind, true);
+		set(res, 0, "sec", t);
+		return;
+	}
+	vm_create(&vm, p, mem_size, 1, 1);
+	t = now();
+	guest_touch(&vm, 0, GPA_BASE, mem_size, true, 1);
+	set(res, 0, "sec", now() - t);
+	stats_into(res, 1, vm.run[0]);
+	vm_info(&vm, &info);
+	set(res, 5, "table_pages", info.stat_table_pages);
+}
+
+static void dmirror_read_all(int fd, char *p, char *buf,
+			     unsigned long long size, unsigned long *faults)
+{
+	struct hmm_dmirror_cmd cmd;
+	unsigned long long off;
+
+	for (off = 0; off < size; off += DMIRROR_CHUNK) {
+		memset(&cmd, 0, sizeof(cmd));
+		cmd.addr = (uintptr_t)p + off;
+		cmd.ptr = (uintptr_t)buf;
+		cmd.npages = DMIRROR_CHUNK / PAGE;
+		if (ioctl(fd, HMM_DMIRROR_READ, &cmd))
+			die("HMM_DMIRROR_READ");
+		*faults += cmd.faults;
+	}
+}
+
+/*
+ * (2) fault host-populated memory in: s2mmu (guest read TOUCH, or
+ * PRE_FAULT_MEMORY), dmirror READ, the GUP floor.
+ */
+static void c_fault(const char *var, enum mem_kind kind, struct result *res)
+{
+	char *p = populated(kind);
+	unsigned long faults = 0;
+	struct vm vm;
+	double t;
+	int fd;
+
+	if (!strcmp(var, "s2mmu-touch") || !strcmp(var, "s2mmu-prefault")) {
+		vm_create(&vm, p, mem_size, 1, 1);
+		t = now();
+		if (!strcmp(var, "s2mmu-touch"))
+			guest_touch(&vm, 0, GPA_BASE, mem_size, false, 1);
+		else
+			vm_pre_fault(&vm, GPA_BASE, mem_size);
+		set(res, 0, "sec", now() - t);
+		stats_into(res, 1, vm.run[0]);
+		/*
+		 * PRE_FAULT again over the mapped range: the fault path with
+		 * nothing to install (GUP, host walk, locks, page dirtying).
+		 */
+		t = now();
+		vm_pre_fault(&vm, GPA_BASE, mem_size);
+		set(res, 5, "again_sec", now() - t);
+		vm_destroy(&vm, 1);
+	} else if (!strcmp(var, "dmirror")) {
+		char *buf = malloc(DMIRROR_CHUNK);
+
+		fd = open(DMIRROR_DEV, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || !buf)
+			die("open " DMIRROR_DEV);
+		t = now();
+		dmirror_read_all(fd, p, buf, mem_size, &faults);
+		set(res, 0, "sec", now() - t);
+		set(res, 1, "faults", faults);
+		/* Again, now mirrored: what READ costs without faults. */
+		t = now();
+		dmirror_read_all(fd, p, buf, mem_size, &faults);
+		set(res, 2, "warm_sec", now() - t);
+		close(fd);
+		free(buf);
+	} else {
+		set(res, 0, "sec", gup_floor(p, kind, false));
+	}
+}
+
+#define STEADY_PASSES	4
+
+/* (3) steady state: guest read TOUCH over mapped memory vs the host. */
+static void c_steady(const char *var, enum mem_kind kind, struct result *res)
+{
+	char *p = populated(kind);
+	struct s2mmu_run before;
+	struct vm vm;
+	double t;
+
+	if (!strcmp(var, "host")) {
+		t = now();
+		host_read(p, mem_size, STEADY_PASSES);
+		set(res, 0, "sec", now() - t);
+		return;
+	}
+	vm_create(&vm, p, mem_size, 1, 1);
+	guest_touch(&vm, 0, GPA_BASE, mem_size, true, 1);
+	before = *vm.run[0];
+	t = now();
+	guest_touch(&vm, 0, GPA_BASE, mem_size, false, STEADY_PASSES);
+	set(res, 0, "sec", now() - t);
+	set(res, 1, "faults", vm.run[0]->stat_faults - before.stat_faults);
+	set(res, 2, "tlb_misses",
+	    vm.run[0]->stat_tlb_misses - before.stat_tlb_misses);
+	set(res, 3, "touches", (double)STEADY_PASSES * mem_size / PAGE);
+	vm_destroy(&vm, 1);
+}
+
+/* (4) munmap of fully mapped memory, with the VM mapping it or without. */
+static void c_munmap(const char *var, enum mem_kind kind, struct result *res)
+{
+	char *p = mem_alloc(mem_size, kind);
+	struct s2mmu_vm_info a, b;
+	struct vm vm;
+	double t;
+
+	host_write(p, mem_size);
+	if (!strcmp(var, "host")) {
+		t = now();
+		munmap(p, mem_size);
+		set(res, 0, "sec", now() - t);
+		return;
+	}
+	vm_create(&vm, p, mem_size, 1, 1);
+	guest_touch(&vm, 0, GPA_BASE, mem_size, true, 1);
+	vm_info(&vm, &a);
+	t = now();
+	munmap(p, mem_size);
+	set(res, 0, "sec", now() - t);
+	vm_info(&vm, &b);
+	set(res, 1, "invalidations", b.stat_invalidations - a.stat_invalidations);
+	set(res, 2, "zaps", b.stat_zaps - a.stat_zaps);
+	set(res, 3, "remote_flushes",
+	    b.stat_remote_tlb_flushes - a.stat_remote_tlb_flushes);
+	set(res, 4, "table_pages_before", a.stat_table_pages);
+	set(res, 5, "table_pages_after", b.stat_table_pages);
+}
+
+/*
+ * (5) aging.  /sys/kernel/mm/page_idle/bitmap: setting a frame's bit walks
+ * its rmap and clears Accessed with ptep_clear_young_notify() /
+ * pmdp_clear_young_notify(), which call mmu_notifier_clear_young() on
+ * every secondary MMU of the mm.  (clear_refs does not: it clears the host
+ * PTEs only; MGLRU's page table walk neither.)  The bitmap is written with
+ * one bit per mapped folio (head frame only for a THP).
+ */
+struct ager {
+	int fd;
+	__u64 *words;	/* bitmap of frames, from base word */
+	unsigned long base, nwords;
+	int stop;		/* __atomic */
+	unsigned long passes;
+	double sec;
+};
+
+static void ager_init(struct ager *ag, char *p, unsigned long long size,
+		      enum mem_kind kind)
+{
+	unsigned long n = size / PAGE, i, lo = ~0UL, hi = 0;
+	__u64 *pfn = malloc(n * sizeof(*pfn));
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (!pfn || pm < 0)
+		die("pagemap");
+	if (pread(pm, pfn, n * sizeof(*pfn),
+		  (uintptr_t)p / PAGE * sizeof(*pfn)) != (ssize_t)(n * sizeof(*pfn)))
+		die("pread pagemap");
+	close(pm);
+	for (i = 0; i < n; i++) {
+		if (!(pfn[i] & (1ULL << 63)) || !(pfn[i] & ((1ULL << 55) - 1))) {
+			errno = 0;
+			die("page %lu not present (or no pfn: not root?)", i);
+		}
+		pfn[i] &= (1ULL << 55) - 1;
+		lo = pfn[i] < lo ? pfn[i] : lo;
+		hi = pfn[i] > hi ? pfn[i] : hi;
+	}
+	if (lo > hi)
+		die("empty range");
+	ag->base = lo / 64;
+	ag->nwords = hi / 64 - ag->base + 1;
+	ag->words = calloc(ag->nwords, sizeof(__u64));
+	if (!ag->words)
+		die("calloc");
+	for (i = 0; i < n; i += kind == MEM_THP ? PMD / PAGE : 1)
+		ag->words[pfn[i] / 64 - ag->base] |= 1ULL << (pfn[i] % 64);
+	free(pfn);
+	ag->fd = open("/sys/kernel/mm/page_idle/bitmap", O_RDWR | O_CLOEXEC);
+	if (ag->fd < 0)
+		die("open page_idle/bitmap");
+}
+
+/* One aging pass: mark every frame idle (clear_young everywhere). */
+static void ager_pass(struct ager *ag)
+{
+	unsigned long i = 0, j;
+
+	while (i < ag->nwords) {
+		if (!ag->words[i]) {
+			i++;
+			continue;
+		}
+		for (j = i; j < ag->nwords && ag->words[j]; j++)
+			;
+		if (pwrite(ag->fd, ag->words + i, (j - i) * 8,
+			   (ag->base + i) * 8) != (ssize_t)((j - i) * 8))
+			die("pwrite page_idle/bitmap");
+		i = j;
+	}
+}
+
+/* The control of the aging case: the other vCPU busy, but not aging. */
+static void *spin_thread(void *arg)
+{
+	struct ager *ag = arg;
+
+	while (!__atomic_load_n(&ag->stop, __ATOMIC_RELAXED))
+		ag->passes++;
+	return NULL;
+}
+
+static void *ager_thread(void *arg)
+{
+	struct ager *ag = arg;
+	double t = now();
+
+	while (!__atomic_load_n(&ag->stop, __ATOMIC_RELAXED)) {
+		ager_pass(ag);
+		ag->passes++;
+	}
+	ag->sec = now() - t;
+	return NULL;
+}
+
+#define AGING_PASSES	4
+
+/* The aging session's VM, mapping all of its memory, and the ager. */
+static struct vm aging_vm;
+static struct ager aging;
+static bool aging_ready;
+
+static void c_aging(const char *var, enum mem_kind kind, struct result *res)
+{
+	struct s2mmu_translation tr = { .gpa = GPA_BASE };
+	struct vm *vm = &aging_vm;
+	struct s2mmu_run before;
+	bool age = !strcmp(var, "s2mmu-aging");
+	bool spin = !strcmp(var, "s2mmu-spin");
+	pthread_t th;
+	double t;
+
+	if (!aging_ready) {
+		vm_create(vm, populated(kind), mem_size, 1, 1);
+		guest_touch(vm, 0, GPA_BASE, mem_size, true, 1);
+		ager_init(&aging, shared_mem, mem_size, kind);
+		aging_ready = true;
+	}
+	if (age) {
+		/* Check that an aging pass does reach the stage-2 tables. */
+		guest_touch(vm, 0, GPA_BASE, PAGE, false, 1);
+		if (ioctl(vm->vcpu[0], S2MMU_TRANSLATE, &tr))
+			die("S2MMU_TRANSLATE");
+		set(res, 3, "young_before", tr.accessed);
+		ager_pass(&aging);
+		if (ioctl(vm->vcpu[0], S2MMU_TRANSLATE, &tr))
+			die("S2MMU_TRANSLATE");
+		set(res, 4, "young_after", tr.accessed);
+	}
+	if (age || spin) {
+		aging.stop = 0;
+		aging.passes = 0;
+		if (pthread_create(&th, NULL, age ? ager_thread : spin_thread,
+				   &aging))
+			die("pthread_create");
+	}
+	before = *vm->run[0];
+	t = now();
+	guest_touch(vm, 0, GPA_BASE, mem_size, false, AGING_PASSES);
+	set(res, 0, "sec", now() - t);
+	set(res, 5, "tlb_misses",
+	    vm->run[0]->stat_tlb_misses - before.stat_tlb_misses);
+	set(res, 6, "faults", vm->run[0]->stat_faults - before.stat_faults);
+	if (spin) {
+		__atomic_store_n(&aging.stop, 1, __ATOMIC_RELAXED);
+		pthread_join(th, NULL);
+	}
+	if (age) {
+		__atomic_store_n(&aging.stop, 1, __ATOMIC_RELAXED);
+		pthread_join(th, NULL);
+		set(res, 1, "aging_passes", aging.passes);
+		set(res, 2, "aging_pass_sec",
+		    aging.passes ? aging.sec / aging.passes : 0);
+	}
+}
+
+/*
+ * (6) memory slots: the memory split into N equal slots, faulted in (then
+ * touched again) one page per access in an order that moves to another
+ * 1/32768th of the memory at every access: with 32764 slots each access
+ * is in another slot than the last (no help from the vCPU's last-slot
+ * cache), with one slot all are in the same.  The variant is N.
+ */
+static void c_slots(const char *var, enum mem_kind kind, struct result *res)
+{
+	unsigned long long unit = mem_size / 32768, covered, slot_size;
+	unsigned long long npages, per_unit, nunits, k, i, u;
+	unsigned int nslots = atoi(var), pow2 = 1;
+	struct s2mmu_access *a;
+	struct vm vm;
+	double t;
+	int pass;
+
+	(void)kind;
+	while (pow2 < nslots)
+		pow2 <<= 1;
+	slot_size = unit * (32768 / pow2);
+	covered = slot_size * nslots;
+	t = now();
+	vm_create(&vm, populated(kind), covered, nslots, 1);
+	set(res, 6, "create_sec", now() - t);
+	npages = covered / PAGE;
+	per_unit = unit / PAGE;
+	nunits = covered / unit;
+	a = calloc(npages, sizeof(*a));
+	if (!a)
+		die("calloc");
+	k = 0;
+	for (i = 0; i < per_unit; i++) {
+		for (u = 0; u < nunits; u++) {
+			a[k].gpa = GPA_BASE + u * unit + i * PAGE;
+			a[k].len = 1;
+			a[k].op = S2MMU_OP_TOUCH;
+			k++;
+		}
+	}
+	for (pass = 0; pass < 2; pass++) {
+		t = now();
+		for (i = 0; i < npages; i += S2MMU_MAX_ACCESSES)
+			vm_run(&vm, 0, a + i, npages - i < S2MMU_MAX_ACCESSES ?
+			       npages - i : S2MMU_MAX_ACCESSES);
+		set(res, pass, pass ? "steady_sec" : "sec", now() - t);
+	}
+	set(res, 2, "pages", npages);
+	set(res, 3, "faults", vm.run[0]->stat_faults);
+	set(res, 4, "tlb_misses", vm.run[0]->stat_tlb_misses);
+	set(res, 5, "slots", nslots);
+	free(a);
+	vm_destroy(&vm, 1);
+}
+
+/* (7) parallel faults: 1 or 2 vCPU threads; the host populating likewise. */
+struct worker {
+	struct vm *vm;
+	int i, nthreads;
+	char *p;
+	pthread_barrier_t *go;
+};
+
+static void *s2mmu_worker(void *arg)
+{
+	struct worker *w = arg;
+	unsigned long long part = mem_size / w->nthreads;
+
+	pthread_barrier_wait(w->go);
+	guest_touch(w->vm, w->i, GPA_BASE + w->i * part, part, false, 1);
+	return NULL;
+}
+
+static void *host_worker(void *arg)
+{
+	struct worker *w = arg;
+	unsigned long long part = mem_size / w->nthreads;
+
+	pthread_barrier_wait(w->go);
+	host_write(w->p + w->i * part, part);
+	return NULL;
+}
+
+static void c_parallel(const char *var, enum mem_kind kind, struct result *res)
+{
+	int n = strchr(var, '2') ? 2 : 1, i;
+	bool host = !strncmp(var, "host", 4);
+	pthread_barrier_t go;
+	struct worker w[2];
+	pthread_t th[2];
+	struct vm vm;
+	double t;
+	char *p;
+
+	/* The host populates fresh memory; s2mmu faults the session's. */
+	p = host ? mem_alloc(mem_size, kind) : populated(kind);
+	if (!host)
+		vm_create(&vm, p, mem_size, 1, n);
+	pthread_barrier_init(&go, NULL, n + 1);
+	for (i = 0; i < n; i++) {
+		w[i] = (struct worker) { .vm = &vm, .i = i, .nthreads = n,
+					 .p = p, .go = &go };
+		if (pthread_create(&th[i], NULL,
+				   host ? host_worker : s2mmu_worker, &w[i]))
+			die("pthread_create");
+	}
+	t = now();
+	pthread_barrier_wait(&go);
+	for (i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	set(res, 0, "sec", now() - t);
+	if (!host) {
+		set(res, 1, "faults", vm.run[0]->stat_faults +
+		    (n > 1 ? vm.run[1]->stat_faults : 0));
+		set(res, 2, "retries", vm.run[0]->stat_fault_retries +
+		    (n > 1 ? vm.run[1]->stat_fault_retries : 0));
+		vm_destroy(&vm, n);
+	}
+	pthread_barrier_destroy(&go);
+}
+
+/* Table pages the format needs at least: one per 512 entries, per level. */
+static unsigned long long table_floor(unsigned long long entries, int leaf,
+				      int levels)
+{
+	unsigned long long pages = 0;
+	int l;
+
+	for (l = leaf; l < levels; l++) {
+		entries = (entries + 511) / 512;
+		pages += entries;
+	}
+	return pages;
+}
+
+static unsigned long long host_anon_huge_kib(char *p)
+{
+	char line[256], want[32];
+	unsigned long long kib = 0;
+	bool in = false;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return 0;
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)(uintptr_t)p);
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strchr(line, ' ') > strchr(line, '-'))
+			in = !strncmp(line, want, strlen(want));
+		if (in && sscanf(line, "AnonHugePages: %llu", &kib) == 1)
+			break;
+	}
+	fclose(f);
+	return kib;
+}
+
+/* (8) stage-2 table memory, and how much THP memory is mapped at 2 MiB. */
+static void c_tables(const char *var, enum mem_kind kind, struct result *res)
+{
+	char *p = populated(kind);
+	struct s2mmu_vm_info info;
+	unsigned long long off, huge = 0;
+	int leaf = kind == MEM_THP ? 1 : 0;
+	struct vm vm;
+	double t;
+
+	(void)var;
+	vm_create(&vm, p, mem_size, 1, 1);
+	t = now();
+	guest_touch(&vm, 0, GPA_BASE, mem_size, false, 1);
+	set(res, 0, "sec", now() - t);
+	vm_info(&vm, &info);
+	for (off = 0; off < mem_size; off += PMD) {
+		struct s2mmu_translation tr = { .gpa = GPA_BASE + off };
+
+		if (ioctl(vm.vcpu[0], S2MMU_TRANSLATE, &tr))
+			die("S2MMU_TRANSLATE");
+		huge += tr.present && tr.level >= 1;
+	}
+	set(res, 1, "table_pages", info.stat_table_pages);
+	set(res, 2, "floor_pages",
+	    table_floor(mem_size >> (12 + 9 * leaf), leaf, info.levels));
+	set(res, 3, "pct_2m", 100.0 * huge / (mem_size / PMD));
+	set(res, 4, "host_thp_pct",
+	    100.0 * host_anon_huge_kib(p) * KIB / mem_size);
+	set(res, 5, "levels", info.levels);
+}
+
+/*
+ * Run one session in a child process: the case's memory (populated by the
+ * host when the case shares it), then each variant of @vars in turn,
+ * rotated by @rep so that no variant always runs first.  Prints a line per
+ * variant; returns the number of failures.
+ */
+static int session(const char *name, enum mem_kind kind, int rep,
+		   void (*fn)(const char *var, enum mem_kind kind,
+			      struct result *res),
+		   const char * const *vars, int nvars)
+{
+	struct result res;
+	int fds[2], status, i, j, got = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	if (pipe(fds))
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		close(fds[0]);
+		for (i = 0; i < nvars; i++) {
+			memset(&res, 0, sizeof(res));
+			fn(vars[(i + rep) % nvars], kind, &res);
+			res.ok = (i + rep) % nvars + 1;
+			if (write(fds[1], &res, sizeof(res)) != sizeof(res))
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	while (read(fds[0], &res, sizeof(res)) == sizeof(res)) {
+		got++;
+		printf("BENCH %s %s %s %d %.6f", name, mem_name[kind],
+		       vars[res.ok - 1], rep, res.r[0]);
+		for (j = 1; j < NR_RESULTS; j++)
+			if (res.keys[j][0])
+				printf(" %s=%.6g", res.keys[j], res.r[j]);
+		printf("\n");
+	}
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	if (got < nvars || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		printf("BENCH-FAIL %s %s rep %d: %d of %d variants\n", name,
+		       mem_name[kind], rep, got, nvars);
+		return 1;
+	}
+	return 0;
+}
+
+#define MAX_SESSIONS	3
+#define MAX_VARS	4
+
+/*
+ * A case: its variants, grouped in sessions.  Variants of one session
+ * share a child process and its host-populated memory; those that must
+ * start from a fresh mm (populating, munmap) get one each.
+ */
+struct bench_case {
+	const char *name;
+	void (*fn)(const char *var, enum mem_kind kind, struct result *res);
+	bool no_thp;
+	const char *sessions[MAX_SESSIONS][MAX_VARS];
+};
+
+static const struct bench_case cases[] = {
+	{ "populate", c_populate, false,
+	  { { "s2mmu" }, { "host" }, { "gup-floor" } } },
+	{ "fault", c_fault, false,
+	  { { "s2mmu-touch", "dmirror", "gup-floor", "s2mmu-prefault" } } },
+	{ "steady", c_steady, false, { { "s2mmu", "host" } } },
+	{ "munmap", c_munmap, false, { { "s2mmu" }, { "host" } } },
+	{ "aging", c_aging, false,
+	  { { "s2mmu-aging", "s2mmu", "s2mmu-spin" } } },
+	/* Slots below 2 MiB: THP cannot be mapped huge, so 4 KiB only. */
+	{ "slots", c_slots, true, { { "1", "64", "1024", "32764" } } },
+	{ "parallel", c_parallel, false,
+	  { { "s2mmu-1", "s2mmu-2" }, { "host-1" }, { "host-2" } } },
+	{ "tables", c_tables, false, { { "s2mmu" } } },
+};
+
+static int run_case(const struct bench_case *c)
+{
+	int fails = 0, rep, k, i, n, ns;
+
+	for (ns = 0; ns < MAX_SESSIONS && c->sessions[ns][0]; ns++)
+		;
+	for (k = MEM_4K; k <= MEM_THP; k++) {
+		if (c->no_thp && k == MEM_THP)
+			break;
+		for (rep = 0; rep < reps; rep++) {
+			for (i = 0; i < ns; i++) {
+				const char * const *v = c->sessions[(i + rep) % ns];
+
+				for (n = 0; n < MAX_VARS && v[n]; n++)
+					;
+				fails += session(c->name, k, rep, c->fn,
+						 v, n);
+			}
+		}
+	}
+	return fails;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int i;
+	int opt, fails = 0, any = 0, a;
+
+	while ((opt = getopt(argc, argv, "r:m:")) != -1) {
+		switch (opt) {
+		case 'r':
+			reps = atoi(optarg);
+			break;
+		case 'm':
+			mem_size = strtoull(optarg, NULL, 0) * MIB;
+			break;
+		default:
+			fprintf(stderr, "usage: %s [-r REPS] [-m MIB] [CASE...]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (reps < 1 || mem_size < 128 * MIB || mem_size % (64 * MIB)) {
+		fprintf(stderr, "need REPS >= 1, MIB >= 128 and a multiple of 64\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("BENCH-CONFIG mib=%llu reps=%d cpus=%ld\n", mem_size / MIB, reps,
+	       sysconf(_SC_NPROCESSORS_ONLN));
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		bool want = optind == argc;
+
+		for (a = optind; a < argc; a++)
+			want |= !strcmp(argv[a], cases[i].name);
+		if (!want)
+			continue;
+		any = 1;
+		printf("BENCH-CASE %s\n", cases[i].name);
+		fails += run_case(&cases[i]);
+	}
+	if (!any) {
+		fprintf(stderr, "no such case\n");
+		return 2;
+	}
+	printf("BENCH-DONE fails=%d\n", fails);
+	return fails ? 1 : 0;
+}
