@@ -9,6 +9,8 @@
 #   4. checkpatch --strict       every project C file and header
 #   5. KUnit under UML           tests/kunit/run.sh
 #   6. selftests in QEMU         tests/qemu/run.sh on the three targets
+#      mirror-all in QEMU        tests/qemu/run.sh --mirror on the x86_64
+#                                targets ($S2MMU_MIRROR_TARGETS)
 #
 # Every step records PASS/FAIL/SKIP lines; the last line printed is the
 # tally "N passed, N failed, N skipped".  Exits non-zero on any failure.
@@ -78,5 +80,11 @@ done
 step checkpatch bash "$S2MMU_TOP/scripts/checkpatch.sh"
 suite kunit bash "$S2MMU_TOP/tests/kunit/run.sh"
 suite selftests bash "$S2MMU_TOP/tests/qemu/run.sh" $S2MMU_TARGETS
+# mirror-all: real programs (stress-ng, mm selftests) with their whole
+# address space mirrored by s2mmu (tests/mirror/), one boot per target;
+# x86_64 only.  `S2MMU_MIRROR_TARGETS= make check` leaves it out.
+: "${S2MMU_MIRROR_TARGETS=x86_64-6.1 x86_64-6.12}"
+[ -z "$S2MMU_MIRROR_TARGETS" ] ||
+	suite mirror bash "$S2MMU_TOP/tests/qemu/run.sh" --mirror $S2MMU_MIRROR_TARGETS
 
 summary

@@ -6,7 +6,9 @@
 # does nothing (and runs no apt-get at all).
 #
 # Installed packages: compilers (native and aarch64 cross), QEMU, busybox,
-# sparse, the Debian 6.1 and 6.12 amd64 kernel headers and linux-source-6.12.
+# sparse, the Debian 6.1 and 6.12 amd64 kernel headers and linux-source-6.12;
+# for mirror-all (tests/mirror/), stress-ng and libnuma-dev (the mm
+# selftests).
 # Downloaded (apt-get download + dpkg -x into $S2MMU_CACHE, so no
 # update-initramfs runs): the amd64 6.1/6.12 and arm64 6.12 kernel images,
 # the arm64 6.12 headers and the arm64 busybox-static.
@@ -17,7 +19,8 @@ PKGS="build-essential gcc-12 bc bison flex cpio kmod xz-utils rsync python3
 libelf-dev libssl-dev dwarves sparse perl gawk
 qemu-system-x86 qemu-system-arm busybox-static
 gcc-aarch64-linux-gnu gcc-12-aarch64-linux-gnu libc6-dev-arm64-cross
-linux-headers-amd64 linux-headers-6.12-amd64 linux-source-6.12"
+linux-headers-amd64 linux-headers-6.12-amd64 linux-source-6.12
+stress-ng libnuma-dev"
 
 apt_updated=
 apt_update() {

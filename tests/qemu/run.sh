@@ -13,8 +13,12 @@
 #
 # Environment: S2MMU_ACCEL=kvm tries KVM first (falling back to TCG);
 # S2MMU_QEMU_TIMEOUT (seconds, default 900) bounds one boot.
+#
+# --mirror (x86_64 targets): mirror-all instead of the selftests, real
+# programs under LD_PRELOAD=s2mmu_mirror.so (tests/mirror/).
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
+. "$S2MMU_TOP/tests/mirror/initramfs.sh"
 
 mode=test
 filter=
@@ -24,6 +28,7 @@ targets=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--demo) mode=demo ;;
+	--mirror) mode=mirror ;;
 	--filter) filter=$2; shift ;;
 	--args) targs=$2; shift ;;
 	--env) tenv=$2; shift ;;
@@ -65,6 +70,7 @@ make_initramfs() {
 	chmod 755 "$root/init"
 	cp "$S2MMU_BUILD/$target/module/s2mmu.ko" "$root/lib/modules/"
 	cp -r "$S2MMU_BUILD/$target/user/tests" "$S2MMU_BUILD/$target/user/tools" "$root/"
+	[ "$mode" != mirror ] || mirror_initramfs "$target" "$root"
 	(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$img"
 }
 
@@ -86,6 +92,7 @@ boot() {
 		cmdline="console=ttyAMA0 $cmdline"
 		;;
 	esac
+	[ "$mode" != mirror ] || qemu+=("${S2MMU_MIRROR_QEMU[@]}")
 	accel="-accel tcg,thread=multi"
 	[ "${S2MMU_ACCEL:-tcg}" != kvm ] || accel="-accel kvm -accel tcg,thread=multi"
 	# shellcheck disable=SC2086
