@@ -492,10 +492,15 @@ static void ager_init(struct ager *ag, char *p, unsigned long long size,
 		die("open page_idle/bitmap");
 }
 
-/* One aging pass: mark every frame idle (clear_young everywhere). */
+/*
+ * One aging pass: mark every frame idle (clear_young everywhere).  Runs of
+ * non-zero words are written at once; sysfs takes at most a page per
+ * write, so a write may be short.
+ */
 static void ager_pass(struct ager *ag)
 {
 	unsigned long i = 0, j;
+	ssize_t n;
 
 	while (i < ag->nwords) {
 		if (!ag->words[i]) {
@@ -504,10 +509,13 @@ static void ager_pass(struct ager *ag)
 		}
 		for (j = i; j < ag->nwords && ag->words[j]; j++)
 			;
-		if (pwrite(ag->fd, ag->words + i, (j - i) * 8,
-			   (ag->base + i) * 8) != (ssize_t)((j - i) * 8))
+		n = pwrite(ag->fd, ag->words + i, (j - i) * 8,
+			   (ag->base + i) * 8);
+		if (n <= 0 || n % 8) {
+			errno = n < 0 ? errno : EIO;
 			die("pwrite page_idle/bitmap");
-		i = j;
+		}
+		i += n / 8;
 	}
 }
 
@@ -617,8 +625,9 @@ static void c_slots(const char *var, enum mem_kind kind, struct result *res)
 		pow2 <<= 1;
 	slot_size = unit * (32768 / pow2);
 	covered = slot_size * nslots;
+	populated(kind);
 	t = now();
-	vm_create(&vm, populated(kind), covered, nslots, 1);
+	vm_create(&vm, shared_mem, covered, nslots, 1);
 	set(res, 6, "create_sec", now() - t);
 	npages = covered / PAGE;
 	per_unit = unit / PAGE;
