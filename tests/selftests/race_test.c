@@ -150,13 +150,19 @@ static void kill_child(unsigned long type, int ready)
  */
 TEST_F_TIMEOUT(race, exit_mmap_kill, 300)
 {
-	long before = s2mmu_module_refcnt(), now = -1;
+	long before, now = -1;
 	unsigned int seed = getpid();
 	long long t0 = s2mmu_now_ms(), deadline;
 	int i, status, ready[2];
 	char c;
 	pid_t pid;
 
+	/*
+	 * Only this test's VM may be alive when the baseline is taken: a VM of
+	 * an earlier, killed test may still be tearing down.
+	 */
+	ASSERT_EQ(1, s2mmu_wait_nr_vms(1, 30000));
+	before = s2mmu_module_refcnt();
 	for (i = 0; i < 100; i++) {
 		ASSERT_EQ(0, pipe(ready));
 		pid = fork();
