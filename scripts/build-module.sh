@@ -3,14 +3,24 @@
 #
 # build-module.sh TARGET [make args...]: build s2mmu.ko (and the test
 # helper modules) for one kernel target (see scripts/lib.sh) with W=1 into
-# build/TARGET/module/s2mmu.ko.  The sources are copied first so the three
+# build/TARGET/module/s2mmu.ko.  The sources are copied first so the
 # targets never share object files.  Fails on any compiler warning.
+#
+# The x86_64-debug target builds against the O= directory of the debug
+# kernel, which scripts/debug-kernel.sh builds first when it is not
+# cached yet.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 target=$1
 shift
 s2_target_vars "$target"
+case "$target" in
+x86_64-debug)
+	[ -f "$T_KDIR/.s2mmu-built" ] ||
+		bash "$S2MMU_TOP/scripts/debug-kernel.sh" > /dev/null
+	;;
+esac
 [ -d "$T_KDIR" ] || s2_die "$T_KDIR missing: run scripts/deps.sh"
 
 out=$S2MMU_BUILD/$target/module

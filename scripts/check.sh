@@ -11,6 +11,11 @@
 #   6. selftests in QEMU         tests/qemu/run.sh on the three targets
 #      mirror-all in QEMU        tests/qemu/run.sh --mirror on the x86_64
 #                                targets ($S2MMU_MIRROR_TARGETS)
+#   7. debug kernel              $S2MMU_DEBUG_TARGETS (x86_64-debug): the
+#                                kernel build (scripts/debug-kernel.sh,
+#                                cached), the module build (W=1) and the
+#                                selftests on it; `S2MMU_DEBUG_TARGETS=`
+#                                leaves it out
 #
 # Every step records PASS/FAIL/SKIP lines; the last line printed is the
 # tally "N passed, N failed, N skipped".  Exits non-zero on any failure.
@@ -23,17 +28,20 @@ export S2MMU_RESULTS
 : > "$S2MMU_RESULTS"
 start=$(date +%s)
 
-# step NAME CMD...: run one step that is itself a single result.
+# step NAME CMD...: run one step that is itself a single result; returns
+# its status.
 step() {
-	local name=$1 t0=$SECONDS
+	local name=$1 t0=$SECONDS rc=0
 	shift
 	s2_log "$name"
 	if "$@"; then
 		s2_result PASS "$name"
 	else
 		s2_result FAIL "$name"
+		rc=1
 	fi
 	s2_log "$name: $((SECONDS - t0)) s"
+	return $rc
 }
 
 # suite NAME CMD...: run a runner that records its own per-test results;
@@ -86,5 +94,25 @@ suite selftests bash "$S2MMU_TOP/tests/qemu/run.sh" $S2MMU_TARGETS
 : "${S2MMU_MIRROR_TARGETS=x86_64-6.1 x86_64-6.12}"
 [ -z "$S2MMU_MIRROR_TARGETS" ] ||
 	suite mirror bash "$S2MMU_TOP/tests/qemu/run.sh" --mirror $S2MMU_MIRROR_TARGETS
+
+# Last, as the longest: the kernel build is a result of its own (about a
+# quarter of an hour cold, nothing when cached); what needs the kernel is
+# skipped when it fails.
+for t in $S2MMU_DEBUG_TARGETS; do
+	case "$t" in
+	x86_64-debug) kbuild=$S2MMU_TOP/scripts/debug-kernel.sh ;;
+	*) s2_result FAIL "kernel:$t (unknown debug target)"; continue ;;
+	esac
+	if ! step "kernel:$t" bash "$kbuild"; then
+		s2_result SKIP "build:$t"
+		s2_result SKIP "selftests:$t"
+		continue
+	fi
+	if step "build:$t" bash "$S2MMU_TOP/scripts/build-module.sh" "$t"; then
+		suite "selftests:$t" bash "$S2MMU_TOP/tests/qemu/run.sh" "$t"
+	else
+		s2_result SKIP "selftests:$t"
+	fi
+done
 
 summary

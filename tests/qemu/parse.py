@@ -19,9 +19,12 @@ SPLAT = re.compile(
     r'circular locking|suspicious RCU|inconsistent lock state|'
     r'sleeping function called from invalid context|'
     r'general protection fault|refcount_t:|list_add corruption|'
-    r'list_del corruption|Call Trace:|segfault')
-# Our own marker written into the kernel log before insmod.
-IGNORE = re.compile(r's2mmu-test: loading s2mmu.ko')
+    r'list_del corruption|Call Trace:')
+# Our own marker written into the kernel log before insmod, and the boot
+# banners of the debug kernel's checkers (they are not reports).
+IGNORE = re.compile(r's2mmu-test: loading s2mmu.ko|'
+                    r'rcu: \s*RCU lockdep checking is enabled\.$|'
+                    r'kmemleak: Kernel memory leak detector initialized')
 ANSI = re.compile(r'\x1b(\[[0-9;?]*[A-Za-z]|[c()][0-9A-B]?)')
 TAP = re.compile(r'^(not ok|ok) (\d+) (.*?)(?:\s+#\s*(SKIP|TODO)\b.*)?$')
 
@@ -70,6 +73,14 @@ def main():
             binary = l.split()[1]
             plan, seen = 0, 0
             continue
+        if l.startswith('S2MMU-TIME '):
+            # S2MMU-TIME NAME START END, seconds of guest uptime.
+            f = l.split()
+            try:
+                print('# %s: %.1f s' % (f[1], float(f[3]) - float(f[2])))
+            except (IndexError, ValueError):
+                pass
+            continue
         if binary is None:
             continue
         if l.startswith('S2MMU-END '):
@@ -106,6 +117,12 @@ def main():
 
     if done:
         result('PASS' if 'S2MMU-RMMOD ok' in lines else 'FAIL', 'rmmod')
+        counters = next((l for l in lines
+                         if l.startswith('S2MMU-COUNTERS')), '')
+        if counters != 'S2MMU-COUNTERS vms=0 table_pages=0':
+            print('# module counters not back to zero: ' + counters)
+        result('PASS' if counters == 'S2MMU-COUNTERS vms=0 table_pages=0'
+               else 'FAIL', 'counters-zero')
 
     splats = []
     in_dmesg = False
@@ -119,8 +136,18 @@ def main():
         if (in_dmesg or l.startswith('[')) and SPLAT.search(l) and \
                 not IGNORE.search(l):
             splats.append(l)
-    # kmemleak's report is printed before the dmesg block.
-    splats += [l for l in lines if l.startswith('unreferenced object')]
+    # kmemleak's report (the debug kernel) is printed whole, before the
+    # dmesg block: any line in it is a leak.
+    in_leak = False
+    for l in lines:
+        if l == 'S2MMU-KMEMLEAK-BEGIN':
+            in_leak = True
+        elif l == 'S2MMU-KMEMLEAK-END':
+            in_leak = False
+        elif in_leak and l.strip():
+            splats.append(l)
+        elif not in_leak and l.startswith('unreferenced object'):
+            splats.append(l)
     if splats:
         print('# kernel log splats:')
         for l in splats:

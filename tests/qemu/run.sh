@@ -11,8 +11,13 @@
 # a module that does not load or unload, and on any WARNING/BUG/Oops/
 # KASAN/lockdep/leak line in the kernel log (which is printed).
 #
+# Targets: those of scripts/lib.sh; by default $S2MMU_TARGETS (Debian's
+# stock kernels).  x86_64-debug boots the debug kernel of
+# scripts/debug-kernel.sh (built first when not cached).
+#
 # Environment: S2MMU_ACCEL=kvm tries KVM first (falling back to TCG);
-# S2MMU_QEMU_TIMEOUT (seconds, default 900) bounds one boot.
+# S2MMU_QEMU_TIMEOUT (seconds) bounds one boot (default per target:
+# 900, 2700 for x86_64-debug).
 #
 # --mirror (x86_64 targets): mirror-all instead of the selftests, real
 # programs under LD_PRELOAD=s2mmu_mirror.so (tests/mirror/).
@@ -78,17 +83,18 @@ boot() {
 	local target=$1 initrd=$2 log=$3 cmdline qemu accel
 	s2_target_vars "$target"
 	[ -f "$T_IMAGE" ] || s2_die "$T_IMAGE missing: run scripts/deps.sh"
-	cmdline="loglevel=1 panic=-1 s2mmu.mode=$mode"
+	cmdline="loglevel=1 panic=-1 $T_CMDLINE s2mmu.mode=$mode"
 	[ -z "$filter" ] || cmdline="$cmdline s2mmu.filter=$filter"
 	[ -z "$targs" ] || cmdline="$cmdline s2mmu.args=$(echo "$targs" | tr ' ' ,)"
 	[ -z "$tenv" ] || cmdline="$cmdline s2mmu.env=$tenv"
 	case "$T_QEMU_ARCH" in
 	x86_64)
-		qemu=(qemu-system-x86_64 -M pc -cpu max -smp 2 -m 2G)
+		qemu=(qemu-system-x86_64 -M "$T_QEMU_MACHINE" -cpu max -smp 2
+			-m "$T_QEMU_MEM")
 		cmdline="console=ttyS0 $cmdline"
 		;;
 	aarch64)
-		qemu=(qemu-system-aarch64 -M virt,mte=on -cpu max -smp 2 -m 2G)
+		qemu=(qemu-system-aarch64 -M virt,mte=on -cpu max -smp 2 -m "$T_QEMU_MEM")
 		cmdline="console=ttyAMA0 $cmdline"
 		;;
 	esac
@@ -96,7 +102,7 @@ boot() {
 	accel="-accel tcg,thread=multi"
 	[ "${S2MMU_ACCEL:-tcg}" != kvm ] || accel="-accel kvm -accel tcg,thread=multi"
 	# shellcheck disable=SC2086
-	timeout --foreground "${S2MMU_QEMU_TIMEOUT:-900}" \
+	timeout --foreground "${S2MMU_QEMU_TIMEOUT:-$T_TIMEOUT}" \
 		"${qemu[@]}" $accel -nographic -no-reboot -nodefaults \
 		-serial stdio -kernel "$T_IMAGE" -initrd "$initrd" \
 		-append "$cmdline" < /dev/null > "$log" 2>&1 || true
