@@ -54,23 +54,7 @@ start=$(date +%s)
 if [ ! -f "$out/.s2mmu-configured" ]; then
 	cold=1
 	s2_log "bench kernel: configuring in $out"
-	kmake x86_64_defconfig
-	(cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" \
-		"$out/.config" "$frag") >> "$log" 2>&1 ||
-		{ tail -n 30 "$log" >&2; s2_die "bench kernel: merge_config.sh failed"; }
-	kmake olddefconfig
-	missing=
-	while IFS= read -r line; do
-		grep -qxF -- "$line" "$out/.config" || missing="$missing ${line%%=*}"
-	done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$frag")
-	if [ -n "$missing" ]; then
-		for opt in $missing; do
-			printf '  %s: asked %s, got %s\n' "$opt" \
-				"$(grep -E "^$opt=" "$frag" | cut -d= -f2-)" \
-				"$(grep -E "^$opt=|^# $opt is not set" "$out/.config" || echo absent)" >&2
-		done
-		s2_die "bench kernel: options of tests/bench/bench.config missing from .config"
-	fi
+	s2_kernel_config bench "$src" "$out" "$frag" "$log"
 	touch "$out/.s2mmu-configured"
 fi
 

@@ -48,28 +48,7 @@ kmake() {
 
 : > "$log"
 s2_log "debug kernel: configuring in $out"
-kmake x86_64_defconfig
-# Fragment lines override the defconfig's (merge_config.sh -m: merge
-# only, olddefconfig below resolves the dependencies).
-(cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" \
-	"$out/.config" "$frag") >> "$log" 2>&1 ||
-	{ tail -n 30 "$log" >&2; s2_die "debug kernel: merge_config.sh failed"; }
-kmake olddefconfig
-
-# olddefconfig silently drops what has unmet dependencies: every
-# assignment of the fragment must be in the final .config verbatim.
-missing=
-while IFS= read -r line; do
-	grep -qxF -- "$line" "$out/.config" || missing="$missing ${line%%=*}"
-done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$frag")
-if [ -n "$missing" ]; then
-	for opt in $missing; do
-		printf '  %s: asked %s, got %s\n' "$opt" \
-			"$(grep -E "^$opt=" "$frag" | cut -d= -f2-)" \
-			"$(grep -E "^$opt=|^# $opt is not set" "$out/.config" || echo absent)" >&2
-	done
-	s2_die "debug kernel: options of tests/qemu/debug.config missing from .config"
-fi
+s2_kernel_config debug "$src" "$out" "$frag" "$log"
 if grep -q '=m$' "$out/.config"; then
 	s2_log "debug kernel: modules built too:" \
 		"$(grep '=m$' "$out/.config" | tr '\n' ' ')"

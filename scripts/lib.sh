@@ -131,3 +131,31 @@ s2_target_vars() {
 S2MMU_TARGETS="x86_64-6.1 x86_64-6.12 arm64-6.12"
 : "${S2MMU_DEBUG_TARGETS=x86_64-debug}"
 export S2MMU_DEBUG_TARGETS
+
+# s2_kernel_config NAME SRC OUT FRAG LOG: configure the out-of-tree (O=)
+# kernel build OUT of source SRC as x86_64_defconfig plus the fragment
+# FRAG (merged, then olddefconfig), logging to LOG.  olddefconfig silently
+# drops what has unmet dependencies: every CONFIG_X=value of FRAG must be
+# in the final .config verbatim, else this fails listing what is missing.
+s2_kernel_config() {
+	local name=$1 src=$2 out=$3 frag=$4 log=$5 line opt missing=
+
+	make -C "$src" O="$out" ARCH=x86_64 x86_64_defconfig >> "$log" 2>&1 ||
+		{ tail -n 30 "$log" >&2; s2_die "$name kernel: make x86_64_defconfig failed"; }
+	(cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" \
+		"$out/.config" "$frag") >> "$log" 2>&1 ||
+		{ tail -n 30 "$log" >&2; s2_die "$name kernel: merge_config.sh failed"; }
+	make -C "$src" O="$out" ARCH=x86_64 olddefconfig >> "$log" 2>&1 ||
+		{ tail -n 30 "$log" >&2; s2_die "$name kernel: make olddefconfig failed"; }
+	while IFS= read -r line; do
+		grep -qxF -- "$line" "$out/.config" || missing="$missing ${line%%=*}"
+	done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$frag")
+	if [ -n "$missing" ]; then
+		for opt in $missing; do
+			printf '  %s: asked %s, got %s\n' "$opt" \
+				"$(grep -E "^$opt=" "$frag" | cut -d= -f2-)" \
+				"$(grep -E "^$opt=|^# $opt is not set" "$out/.config" || echo absent)" >&2
+		done
+		s2_die "$name kernel: options of ${frag#"$S2MMU_TOP"/} missing from .config"
+	fi
+}
