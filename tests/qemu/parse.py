@@ -25,6 +25,10 @@ SPLAT = re.compile(
 IGNORE = re.compile(r's2mmu-test: loading s2mmu.ko|'
                     r'rcu: \s*RCU lockdep checking is enabled\.$|'
                     r'kmemleak: Kernel memory leak detector initialized')
+# Lines of report printed after each splat line, and bounds on the output.
+CONTEXT = 30
+MAX_SPLATS = 20
+MAX_REPORT_LINES = 200
 ANSI = re.compile(r'\x1b(\[[0-9;?]*[A-Za-z]|[c()][0-9A-B]?)')
 TAP = re.compile(r'^(not ok|ok) (\d+) (.*?)(?:\s+#\s*(SKIP|TODO)\b.*)?$')
 
@@ -124,9 +128,21 @@ def main():
         result('PASS' if counters == 'S2MMU-COUNTERS vms=0 table_pages=0'
                else 'FAIL', 'counters-zero')
 
+    # Splat lines, and for each the report around it: the line before
+    # and up to CONTEXT lines after (the call trace), so a failure seen
+    # only in CI output can be diagnosed without the console log.
+    def report(i):
+        """Line numbers of the report around splat line i."""
+        end = i + 1
+        while end < min(len(lines), i + CONTEXT + 1) and \
+                not lines[end].startswith('S2MMU-'):
+            end += 1
+        return range(max(i - 1, 0), end)
+
     splats = []
+    context = []
     in_dmesg = False
-    for l in lines:
+    for i, l in enumerate(lines):
         if l == 'S2MMU-DMESG-BEGIN':
             in_dmesg = True
             continue
@@ -136,22 +152,39 @@ def main():
         if (in_dmesg or l.startswith('[')) and SPLAT.search(l) and \
                 not IGNORE.search(l):
             splats.append(l)
+            context.extend(report(i))
     # kmemleak's report (the debug kernel) is printed whole, before the
     # dmesg block: any line in it is a leak.
     in_leak = False
-    for l in lines:
+    for i, l in enumerate(lines):
         if l == 'S2MMU-KMEMLEAK-BEGIN':
             in_leak = True
         elif l == 'S2MMU-KMEMLEAK-END':
             in_leak = False
         elif in_leak and l.strip():
             splats.append(l)
+            context.append(i)
         elif not in_leak and l.startswith('unreferenced object'):
             splats.append(l)
+            context.extend(report(i))
     if splats:
         print('# kernel log splats:')
-        for l in splats:
+        for l in splats[:MAX_SPLATS]:
             print('#   ' + l)
+        print('# the reports (%s):' % args.log)
+        last = -2
+        shown = 0
+        for i in sorted(set(context)):
+            if lines[i].startswith('S2MMU-'):
+                continue
+            if shown == MAX_REPORT_LINES:
+                print('#   | ...')
+                break
+            if i != last + 1:
+                print('#   | --')
+            print('#   | ' + lines[i])
+            last = i
+            shown += 1
     result('FAIL' if splats or not done else 'PASS', 'dmesg-clean')
 
     print('# %s: %d passed, %d failed, %d skipped' %
