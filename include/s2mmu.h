@@ -175,18 +175,23 @@ struct s2mmu_vm {
 #define S2MMU_REQ_TLB_FLUSH		0
 
 #define S2MMU_TLB_ENTRIES		64
+#define S2MMU_TLB_HUGE_ENTRIES		16
 
 /**
- * struct s2mmu_tlb_entry - one software TLB entry: a 4 KiB translation.
- * @gfn: guest frame.
- * @pfn: host frame.
+ * struct s2mmu_tlb_entry - one software TLB entry: the translation of one
+ * stage-2 leaf, 4 KiB or huge.
+ * @gfn: first guest frame of the leaf.
+ * @pfn: host frame @gfn translates to; the leaf's frames are contiguous.
  * @access: S2MMU_ACCESS_* the cached walk allowed (W only once Dirty set).
+ * @order: the leaf covers 2^@order pages (0, or 9 and 18 for 2 MiB and
+ *         1 GiB leaves).
  * @valid: entry in use.
  */
 struct s2mmu_tlb_entry {
 	u64 gfn;
 	u64 pfn;
 	u32 access;
+	u8 order;
 	bool valid;
 };
 
@@ -201,7 +206,10 @@ struct s2mmu_tlb_entry {
  * @requests: S2MMU_REQ_* bits, set by flushers, cleared by the vCPU.
  * @run: the run structure page, mmap()able.
  * @bounce: a page bouncing data between guest memory and the caller.
- * @tlb: the software TLB; touched only by the vCPU task in guest mode.
+ * @tlb: the software TLB's 4 KiB entries, direct-mapped by gfn; touched
+ *       only by the vCPU task in guest mode.
+ * @tlb_huge: its entries for 2 MiB and 1 GiB leaves, direct-mapped by the
+ *            leaf's number (gfn >> order); same rule.
  * @slot: last memslot used, valid while @slot_gen == vm->slots_gen.
  * @slot_gen: memslot generation @slot was looked up at.
  * @cache: table pages for the fault path, filled before mmu_lock.
@@ -216,6 +224,7 @@ struct s2mmu_vcpu {
 	struct s2mmu_run *run;
 	void *bounce;
 	struct s2mmu_tlb_entry tlb[S2MMU_TLB_ENTRIES];
+	struct s2mmu_tlb_entry tlb_huge[S2MMU_TLB_HUGE_ENTRIES];
 	struct s2mmu_memslot *slot;
 	unsigned long slot_gen;
 	struct s2mmu_table_cache cache;
@@ -232,10 +241,12 @@ struct s2mmu_vcpu {
  * @pfn: host frame of the 4 KiB page at the walked address.
  * @access: S2MMU_ACCESS_* the entry allows and the walk accounted for
  *          (W only when Dirty was set).
+ * @level: level of the leaf: 0 (4 KiB), 1 (2 MiB) or 2 (1 GiB).
  */
 struct s2mmu_walk_result {
 	u64 pfn;
 	u32 access;
+	unsigned int level;
 };
 
 /**

@@ -83,6 +83,39 @@ static int s2mmu_check_visit(struct s2mmu_walk_ctx *ctx)
 	return 0;
 }
 
+/*
+ * Is the translation TLB entry @e caches still in the tables: every page
+ * it covers maps the same host frame with at least its access?  A huge
+ * entry is checked with one lookup while a leaf at least as large holds
+ * it, page by page otherwise (a split leaf keeps the translation).
+ * Context: mmu_lock held; lockless lookups, never sleeps.
+ */
+static bool s2mmu_tlb_entry_backed(struct s2mmu_pgtable *pgt,
+				   const struct s2mmu_tlb_entry *e)
+{
+	u64 i, nr = 1ULL << e->order;
+	struct s2mmu_pt_info info;
+	u32 need = 0;
+
+	if (e->access & S2MMU_ACCESS_R)
+		need |= S2MMU_PROT_R;
+	if (e->access & S2MMU_ACCESS_X)
+		need |= S2MMU_PROT_X;
+	if (e->access & S2MMU_ACCESS_W)
+		need |= S2MMU_PROT_W | S2MMU_PROT_DIRTY;
+	for (i = 0; i < nr; i++) {
+		if (s2mmu_pgtable_lookup(pgt, (e->gfn + i) << PAGE_SHIFT, 0,
+					 &info) ||
+		    info.pa >> PAGE_SHIFT != e->pfn + i ||
+		    (info.prot & need) != need)
+			return false;
+		if (!i && s2mmu_pt_level_shift(info.level) - PAGE_SHIFT >=
+			  e->order)
+			return true;
+	}
+	return true;
+}
+
 /* An idle vCPU's TLB entries must all be backed by the tables. */
 static void s2mmu_check_tlb(struct s2mmu_check *c, struct s2mmu_vcpu *vcpu)
 {
@@ -90,25 +123,14 @@ static void s2mmu_check_tlb(struct s2mmu_check *c, struct s2mmu_vcpu *vcpu)
 
 	if (test_bit(S2MMU_REQ_TLB_FLUSH, &vcpu->requests))
 		return;
-	for (i = 0; i < S2MMU_TLB_ENTRIES; i++) {
-		struct s2mmu_tlb_entry *e = &vcpu->tlb[i];
-		struct s2mmu_pt_info info;
-		u32 need = 0;
-
-		if (!e->valid)
-			continue;
-		if (e->access & S2MMU_ACCESS_R)
-			need |= S2MMU_PROT_R;
-		if (e->access & S2MMU_ACCESS_X)
-			need |= S2MMU_PROT_X;
-		if (e->access & S2MMU_ACCESS_W)
-			need |= S2MMU_PROT_W | S2MMU_PROT_DIRTY;
-		if (s2mmu_pgtable_lookup(&c->vm->pgt, e->gfn << PAGE_SHIFT, 0,
-					 &info) ||
-		    info.pa >> PAGE_SHIFT != e->pfn ||
-		    (info.prot & need) != need)
+	for (i = 0; i < S2MMU_TLB_ENTRIES; i++)
+		if (vcpu->tlb[i].valid &&
+		    !s2mmu_tlb_entry_backed(&c->vm->pgt, &vcpu->tlb[i]))
 			c->res->stale_tlb++;
-	}
+	for (i = 0; i < S2MMU_TLB_HUGE_ENTRIES; i++)
+		if (vcpu->tlb_huge[i].valid &&
+		    !s2mmu_tlb_entry_backed(&c->vm->pgt, &vcpu->tlb_huge[i]))
+			c->res->stale_tlb++;
 }
 
 static bool s2mmu_invariants_broken(const struct s2mmu_invariants *r)

@@ -104,6 +104,7 @@ int s2mmu_mmu_walk(struct s2mmu_vm *vm, u64 gpa, unsigned int access,
 		return -EFAULT;
 
 	res->pfn = info.pa >> PAGE_SHIFT;
+	res->level = info.level;
 	res->access = 0;
 	if (info.prot & S2MMU_PROT_R)
 		res->access |= S2MMU_ACCESS_R;

@@ -36,6 +36,9 @@
 
 #include "s2mmu.h"
 
+/* Guest frames, host frames and stage-2 leaves share the 4 KiB unit. */
+static_assert(PAGE_SHIFT == S2MMU_PT_PAGE_SHIFT);
+
 /* TOUCH accesses a vCPU makes per guest-mode burst before it yields. */
 #define S2MMU_BURST_TOUCHES	512
 
@@ -88,6 +91,7 @@ struct s2mmu_memslot *s2mmu_vcpu_gfn_to_memslot(struct s2mmu_vcpu *vcpu,
 static void s2mmu_tlb_flush_local(struct s2mmu_vcpu *vcpu)
 {
 	memset(vcpu->tlb, 0, sizeof(vcpu->tlb));
+	memset(vcpu->tlb_huge, 0, sizeof(vcpu->tlb_huge));
 	vcpu->stat.tlb_flushes++;
 }
 
@@ -147,33 +151,59 @@ void s2mmu_flush_remote_tlbs(struct s2mmu_vm *vm)
 	atomic64_inc(&vm->stat.remote_tlb_flushes);
 }
 
+/*
+ * The TLB entry that may hold the translation of @gfn by a leaf of
+ * 2^@order pages: 4 KiB entries by gfn, huge ones by leaf number.
+ */
 static struct s2mmu_tlb_entry *s2mmu_tlb_slot(struct s2mmu_vcpu *vcpu,
-					      u64 gfn)
+					      u64 gfn, unsigned int order)
 {
-	return &vcpu->tlb[gfn % S2MMU_TLB_ENTRIES];
+	if (!order)
+		return &vcpu->tlb[gfn % S2MMU_TLB_ENTRIES];
+	return &vcpu->tlb_huge[(gfn >> order) % S2MMU_TLB_HUGE_ENTRIES];
+}
+
+/* Does @e translate @gfn, for @access? */
+static bool s2mmu_tlb_hit(const struct s2mmu_tlb_entry *e, u64 gfn,
+			  unsigned int order, unsigned int access)
+{
+	return e->valid && e->order == order &&
+	       e->gfn == round_down(gfn, 1ULL << order) &&
+	       (e->access & access) == access;
 }
 
 /*
  * In guest mode: the host page frame backing @gpa for @access, from the
- * TLB or a lockless table walk.  Return: 0, or -EFAULT when the stage-2
- * tables do not allow the access (a stage-2 fault).
+ * TLB or a lockless table walk.  A huge leaf is cached as one entry, as a
+ * hardware TLB does, so a sweep over it walks once.  Return: 0, or
+ * -EFAULT when the stage-2 tables do not allow the access (a stage-2
+ * fault).
  */
 static int s2mmu_vcpu_translate(struct s2mmu_vcpu *vcpu, u64 gpa,
 				unsigned int access, u64 *pfn)
 {
 	u64 gfn = gpa >> PAGE_SHIFT;
-	struct s2mmu_tlb_entry *e = s2mmu_tlb_slot(vcpu, gfn);
 	struct s2mmu_walk_result res;
+	struct s2mmu_tlb_entry *e;
+	unsigned int level, order;
 
-	if (e->valid && e->gfn == gfn && (e->access & access) == access) {
-		*pfn = e->pfn;
-		return 0;
+	for (level = 0; level <= S2MMU_PT_MAX_LEAF_LEVEL; level++) {
+		order = s2mmu_pt_level_shift(level) - PAGE_SHIFT;
+		e = s2mmu_tlb_slot(vcpu, gfn, order);
+		if (s2mmu_tlb_hit(e, gfn, order, access)) {
+			*pfn = e->pfn + (gfn - e->gfn);
+			return 0;
+		}
 	}
 	vcpu->stat.tlb_misses++;
 	if (s2mmu_mmu_walk(vcpu->vm, gpa, access, &res))
 		return -EFAULT;
-	e->gfn = gfn;
-	e->pfn = res.pfn;
+	order = s2mmu_pt_level_shift(min_t(unsigned int, res.level,
+					   S2MMU_PT_MAX_LEAF_LEVEL)) - PAGE_SHIFT;
+	e = s2mmu_tlb_slot(vcpu, gfn, order);
+	e->gfn = round_down(gfn, 1ULL << order);
+	e->pfn = res.pfn - (gfn - e->gfn);
+	e->order = order;
 	/* A write walk set Dirty; a read walk only allows reads and fetches. */
 	e->access = res.access;
 	e->valid = true;
