@@ -318,6 +318,14 @@ int s2mmu_mmu_age_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end,
 			    bool clear);
 int s2mmu_mmu_translate(struct s2mmu_vm *vm, struct s2mmu_translation *t);
 
+/* notifier/invalidate.c */
+void s2mmu_mmu_invalidate_begin(struct s2mmu_vm *vm);
+bool s2mmu_mmu_invalidate_hva_range(struct s2mmu_vm *vm, unsigned long start,
+				    unsigned long end);
+void s2mmu_mmu_invalidate_end(struct s2mmu_vm *vm);
+bool s2mmu_mmu_invalidate_retry(struct s2mmu_vm *vm, u64 gfn,
+				unsigned long seq);
+
 /* notifier/notifier.c */
 int s2mmu_notifier_register(struct s2mmu_vm *vm);
 void s2mmu_notifier_unregister(struct s2mmu_vm *vm);

@@ -135,19 +135,6 @@ static int s2mmu_hva_to_page(unsigned long hva, bool write, bool may_write,
 	return -EFAULT;
 }
 
-/* Under mmu_lock: must the fault started at sequence @seq start over? */
-static bool s2mmu_fault_must_retry(struct s2mmu_vm *vm, u64 gfn,
-				   unsigned long seq)
-	__must_hold(&vm->mmu_lock)
-{
-	lockdep_assert_held(&vm->mmu_lock);
-	if (vm->mmu_invalidate_in_progress &&
-	    gfn >= vm->mmu_invalidate_range_start &&
-	    gfn < vm->mmu_invalidate_range_end)
-		return true;
-	return vm->mmu_invalidate_seq != seq;
-}
-
 /**
  * s2mmu_map_gfn() - resolve a stage-2 fault on one guest frame.
  * @vcpu: the faulting vCPU (its table page cache is used).
@@ -206,7 +193,7 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
 		read_lock(&vm->mmu_lock);
 		if (vm->mm_released) {
 			ret = -EFAULT;
-		} else if (s2mmu_fault_must_retry(vm, gfn, seq)) {
+		} else if (s2mmu_mmu_invalidate_retry(vm, gfn, seq)) {
 			ret = -EAGAIN;
 		} else {
 			ret = s2mmu_mmu_install(vm, &vcpu->cache, gfn, pfn, lvl,

@@ -5,9 +5,10 @@
  * invalidate_range_start: under mmu_lock (write) count the invalidation
  * in vm->mmu_invalidate_in_progress, widen [vm->mmu_invalidate_range_start,
  * vm->mmu_invalidate_range_end) over the guest frames every overlapping
- * slot maps at the range, and zap those frames; then flush every vCPU's
- * TLB before returning.  From then on, until the matching
- * invalidate_range_end, a fault on those frames retries.
+ * slot maps at the range, and zap those frames (this bookkeeping is in
+ * notifier/invalidate.c); then flush every vCPU's TLB before returning.
+ * From then on, until the matching invalidate_range_end, a fault on those
+ * frames retries.
  *
  * invalidate_range_end: under mmu_lock (write) bump vm->mmu_invalidate_seq
  * and drop the count; a fault that snapshotted the sequence before then
@@ -41,17 +42,6 @@ static struct s2mmu_vm *mn_to_vm(struct mmu_notifier *mn)
 	return container_of(mn, struct s2mmu_vm, mn);
 }
 
-static int s2mmu_mn_zap_slot(struct s2mmu_vm *vm, struct s2mmu_memslot *slot,
-			     u64 gfn_start, u64 gfn_end, void *data)
-	__must_hold(&vm->mmu_lock)
-{
-	vm->mmu_invalidate_range_start = min(vm->mmu_invalidate_range_start,
-					     gfn_start);
-	vm->mmu_invalidate_range_end = max(vm->mmu_invalidate_range_end,
-					   gfn_end);
-	return s2mmu_mmu_zap_gfn_range_locked(vm, gfn_start, gfn_end);
-}
-
 static int s2mmu_mn_invalidate_range_start(struct mmu_notifier *mn,
 					   const struct mmu_notifier_range *range)
 {
@@ -60,13 +50,10 @@ static int s2mmu_mn_invalidate_range_start(struct mmu_notifier *mn,
 
 	s2mmu_mn_reader_begin(vm);
 	write_lock(&vm->mmu_lock);
-	if (++vm->mmu_invalidate_in_progress == 1) {
-		vm->mmu_invalidate_range_start = U64_MAX;
-		vm->mmu_invalidate_range_end = 0;
-	}
+	s2mmu_mmu_invalidate_begin(vm);
 	if (likely(!READ_ONCE(test_skip_zap)))
-		flush = s2mmu_for_each_hva_slot(vm, range->start, range->end,
-						s2mmu_mn_zap_slot, NULL);
+		flush = s2mmu_mmu_invalidate_hva_range(vm, range->start,
+						       range->end);
 	else
 		flush = false;
 	write_unlock(&vm->mmu_lock);
@@ -83,9 +70,7 @@ static void s2mmu_mn_invalidate_range_end(struct mmu_notifier *mn,
 	struct s2mmu_vm *vm = mn_to_vm(mn);
 
 	write_lock(&vm->mmu_lock);
-	vm->mmu_invalidate_seq++;
-	if (!WARN_ON_ONCE(!vm->mmu_invalidate_in_progress))
-		vm->mmu_invalidate_in_progress--;
+	s2mmu_mmu_invalidate_end(vm);
 	write_unlock(&vm->mmu_lock);
 	s2mmu_mn_reader_end(vm);
 }
