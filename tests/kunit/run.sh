@@ -61,6 +61,9 @@ GRAFT=$SRC/drivers/s2mmu_kunit
 mkdir -p "$GRAFT"
 if [ "$(readlink "$GRAFT/top" 2>/dev/null)" != "$S2MMU_TOP" ]; then
 	ln -sfn "$S2MMU_TOP" "$GRAFT/top"
+	# Objects built from another checkout may be newer than this one's
+	# sources (make compares times only): build the graft afresh.
+	rm -rf "$BUILD_DIR/drivers/s2mmu_kunit"
 fi
 
 write_if_changed "$GRAFT/Kconfig" <<KCONFIG
