@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the invalidation bookkeeping (notifier/invalidate.c):
+ * what the notifier's invalidate_range_start/end record under mmu_lock,
+ * and the fault path's decision to retry.
+ */
+#include <kunit/test.h>
+
+#include "s2mmu_kunit.h"
+
+#define P	PAGE_SIZE
+#define H	S2MMU_KUNIT_HVA
+
+/*
+ * Slot 1: gfn 0x100, 16 pages at H.  Slot 2: gfn 0x800, 16 pages at
+ * H + 64P.  Slot 3: gfn 0x2000, 16 pages at H (aliasing slot 1).
+ */
+static struct s2mmu_vm *invalidate_vm(struct kunit *test)
+{
+	struct s2mmu_vm *vm = s2mmu_kunit_vm_create(test, S2MMU_VM_X86_TDP);
+
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 1, 0, 0x100, 16, H), 0);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 2, 0, 0x800, 16,
+						   H + 64 * P), 0);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 3, 0, 0x2000, 16, H),
+			0);
+	return vm;
+}
+
+/* What invalidate_range_start does, less the flush. */
+static bool inv_start(struct s2mmu_vm *vm, unsigned long start,
+		      unsigned long end)
+{
+	bool flush;
+
+	s2mmu_mn_reader_begin(vm);
+	write_lock(&vm->mmu_lock);
+	s2mmu_mmu_invalidate_begin(vm);
+	flush = s2mmu_mmu_invalidate_hva_range(vm, start, end);
+	write_unlock(&vm->mmu_lock);
+	return flush;
+}
+
+/* What invalidate_range_end does. */
+static void inv_end(struct s2mmu_vm *vm)
+{
+	write_lock(&vm->mmu_lock);
+	s2mmu_mmu_invalidate_end(vm);
+	write_unlock(&vm->mmu_lock);
+	s2mmu_mn_reader_end(vm);
+}
+
+static bool retry(struct s2mmu_vm *vm, u64 gfn, unsigned long seq)
+{
+	bool ret;
+
+	read_lock(&vm->mmu_lock);
+	ret = s2mmu_mmu_invalidate_retry(vm, gfn, seq);
+	read_unlock(&vm->mmu_lock);
+	return ret;
+}
+
+#define EXPECT_RANGE(test, vm, s, e) do {				\
+	struct s2mmu_vm *__vm = (vm);					\
+	struct kunit *__test = (test);					\
+									\
+	KUNIT_EXPECT_EQ(__test, __vm->mmu_invalidate_range_start, (u64)(s)); \
+	KUNIT_EXPECT_EQ(__test, __vm->mmu_invalidate_range_end, (u64)(e)); \
+} while (0)
+
+/* The count follows start/end; every end bumps the sequence. */
+static void invalidate_count_seq_test(struct kunit *test)
+{
+	struct s2mmu_vm *vm = invalidate_vm(test);
+	unsigned long seq = vm->mmu_invalidate_seq;
+
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 0);
+	inv_start(vm, H, H + P);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 1);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_seq, seq);
+	inv_start(vm, H + 64 * P, H + 65 * P);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 2);
+	KUNIT_EXPECT_EQ(test, vm->mn_active, 2);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_seq, seq);
+	inv_end(vm);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 1);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_seq, seq + 1);
+	inv_end(vm);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 0);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_seq, seq + 2);
+	KUNIT_EXPECT_EQ(test, vm->mn_active, 0);
+
+	/* A range no slot backs counts and bumps all the same. */
+	inv_start(vm, H + 32 * P, H + 48 * P);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 1);
+	inv_end(vm);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 0);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_seq, seq + 3);
+}
+
+/*
+ * One invalidation over a host range two slots alias: the range in
+ * progress is the hull of both slots' frames, unaligned host ends rounded
+ * out to whole frames; a fault retries inside it, and outside it only
+ * when the sequence moved.
+ */
+static void invalidate_range_union_test(struct kunit *test)
+{
+	struct s2mmu_vm *vm = invalidate_vm(test);
+	unsigned long seq = vm->mmu_invalidate_seq;
+
+	inv_start(vm, H + P + 100, H + 3 * P - 100);
+	EXPECT_RANGE(test, vm, 0x101, 0x2003);
+	KUNIT_EXPECT_FALSE(test, retry(vm, 0x100, seq));
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x101, seq));
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x102, seq));
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x800, seq));
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x2002, seq));
+	KUNIT_EXPECT_FALSE(test, retry(vm, 0x2003, seq));
+	KUNIT_EXPECT_FALSE(test, retry(vm, U64_MAX, seq));
+	inv_end(vm);
+
+	/* Over: a fault that read the sequence before the end retries... */
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x101, seq));
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x100, seq));
+	/* ...one that read it after does not, the range left as it was. */
+	seq = vm->mmu_invalidate_seq;
+	EXPECT_RANGE(test, vm, 0x101, 0x2003);
+	KUNIT_EXPECT_FALSE(test, retry(vm, 0x101, seq));
+	KUNIT_EXPECT_FALSE(test, retry(vm, 0x2002, seq));
+}
+
+/*
+ * Nested invalidations widen the range to the hull of all of them; it
+ * holds until the last ends, and the next batch starts from empty.
+ */
+static void invalidate_nested_test(struct kunit *test)
+{
+	struct s2mmu_vm *vm = invalidate_vm(test);
+	unsigned long seq = vm->mmu_invalidate_seq;
+
+	inv_start(vm, H + 68 * P, H + 69 * P);
+	EXPECT_RANGE(test, vm, 0x804, 0x805);
+	inv_start(vm, H + 10 * P, H + 11 * P);
+	EXPECT_RANGE(test, vm, 0x10a, 0x200b);
+	/* Nothing backs this one: the range stays. */
+	inv_start(vm, H + 32 * P, H + 33 * P);
+	EXPECT_RANGE(test, vm, 0x10a, 0x200b);
+	/* Inside the hull, and the second slot's frames: both covered. */
+	inv_start(vm, H + 79 * P, H + 80 * P);
+	EXPECT_RANGE(test, vm, 0x10a, 0x200b);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 4);
+
+	inv_end(vm);
+	inv_end(vm);
+	inv_end(vm);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 1);
+	EXPECT_RANGE(test, vm, 0x10a, 0x200b);
+	seq = vm->mmu_invalidate_seq;
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x10a, seq));
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x804, seq));
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x200a, seq));
+	KUNIT_EXPECT_FALSE(test, retry(vm, 0x109, seq));
+	KUNIT_EXPECT_FALSE(test, retry(vm, 0x200b, seq));
+	inv_end(vm);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 0);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_seq, seq + 1);
+	seq = vm->mmu_invalidate_seq;
+	KUNIT_EXPECT_FALSE(test, retry(vm, 0x10a, seq));
+
+	/* A new batch starts from empty, not from the old hull. */
+	inv_start(vm, H + 64 * P, H + 65 * P);
+	EXPECT_RANGE(test, vm, 0x800, 0x801);
+	KUNIT_EXPECT_FALSE(test, retry(vm, 0x10a, seq));
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x800, seq));
+	inv_end(vm);
+
+	/* And one over nothing leaves it empty: no frame retries. */
+	seq = vm->mmu_invalidate_seq;
+	inv_start(vm, H + 32 * P, H + 33 * P);
+	EXPECT_RANGE(test, vm, U64_MAX, 0);
+	KUNIT_EXPECT_FALSE(test, retry(vm, 0, seq));
+	KUNIT_EXPECT_FALSE(test, retry(vm, 0x800, seq));
+	KUNIT_EXPECT_FALSE(test, retry(vm, U64_MAX, seq));
+	inv_end(vm);
+}
+
+/* With no invalidation ever, only a sequence change makes a fault retry. */
+static void invalidate_retry_seq_test(struct kunit *test)
+{
+	struct s2mmu_vm *vm = invalidate_vm(test);
+	unsigned long seq = vm->mmu_invalidate_seq;
+
+	KUNIT_EXPECT_FALSE(test, retry(vm, 0, seq));
+	KUNIT_EXPECT_FALSE(test, retry(vm, 0x100, seq));
+	KUNIT_EXPECT_FALSE(test, retry(vm, U64_MAX, seq));
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x100, seq - 1));
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x100, seq + 1));
+
+	/* An invalidation of other frames, started and ended meanwhile. */
+	inv_start(vm, H + 64 * P, H + 65 * P);
+	KUNIT_EXPECT_FALSE(test, retry(vm, 0x100, seq));
+	inv_end(vm);
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x100, seq));
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x5000, seq));
+}
+
+/* The frames in the range are zapped, and only they; a flush is asked. */
+static void invalidate_zaps_test(struct kunit *test)
+{
+	struct s2mmu_vm *vm = invalidate_vm(test);
+
+	s2mmu_kunit_map(test, vm, 0x100);
+	s2mmu_kunit_map(test, vm, 0x101);
+	s2mmu_kunit_map(test, vm, 0x2001);
+	s2mmu_kunit_map(test, vm, 0x2002);
+	s2mmu_kunit_map(test, vm, 0x800);
+
+	KUNIT_EXPECT_TRUE(test, inv_start(vm, H + P, H + 2 * P));
+	KUNIT_EXPECT_TRUE(test, s2mmu_kunit_mapped(vm, 0x100));
+	KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, 0x101));
+	KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, 0x2001));
+	KUNIT_EXPECT_TRUE(test, s2mmu_kunit_mapped(vm, 0x2002));
+	/* In the hull but not in the host range: kept. */
+	KUNIT_EXPECT_TRUE(test, s2mmu_kunit_mapped(vm, 0x800));
+	inv_end(vm);
+
+	/* Nothing mapped there any more: no flush needed. */
+	KUNIT_EXPECT_FALSE(test, inv_start(vm, H + P, H + 2 * P));
+	inv_end(vm);
+	/* Nor where no slot is. */
+	KUNIT_EXPECT_FALSE(test, inv_start(vm, H + 32 * P, H + 64 * P));
+	inv_end(vm);
+	KUNIT_EXPECT_TRUE(test, s2mmu_kunit_mapped(vm, 0x800));
+	KUNIT_EXPECT_TRUE(test, s2mmu_kunit_mapped(vm, 0x100));
+}
+
+static struct kunit_case invalidate_cases[] = {
+	KUNIT_CASE(invalidate_count_seq_test),
+	KUNIT_CASE(invalidate_range_union_test),
+	KUNIT_CASE(invalidate_nested_test),
+	KUNIT_CASE(invalidate_retry_seq_test),
+	KUNIT_CASE(invalidate_zaps_test),
+	{}
+};
+
+static struct kunit_suite invalidate_suite = {
+	.name = "s2mmu_invalidate",
+	.test_cases = invalidate_cases,
+};
+
+kunit_test_suites(&invalidate_suite);

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the KUnit suites that need a VM (tests/kunit/vm.c).
+ */
+#ifndef _S2MMU_KUNIT_H
+#define _S2MMU_KUNIT_H
+
+#include <kunit/test.h>
+#include <linux/atomic.h>
+
+#include "s2mmu.h"
+
+/* Host virtual addresses the suites give their slots: a user range. */
+#define S2MMU_KUNIT_HVA		0x40000000UL
+
+extern atomic_long_t s2mmu_kunit_remote_flushes;
+
+struct s2mmu_vm *s2mmu_kunit_vm_create(struct kunit *test, unsigned long type);
+int s2mmu_kunit_set_slot(struct s2mmu_vm *vm, u32 id, u32 flags, u64 gfn,
+			 u64 npages, unsigned long hva);
+void s2mmu_kunit_map(struct kunit *test, struct s2mmu_vm *vm, u64 gfn);
+bool s2mmu_kunit_mapped(struct s2mmu_vm *vm, u64 gfn);
+
+#endif /* _S2MMU_KUNIT_H */

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A VM for the KUnit suites: memory slots and a real stage-2 table, set
+ * up as mmu/vm.c does, with no mm, no notifier and no vCPU.  The UML
+ * kernel builds none of mmu/vcpu.c, so s2mmu_flush_remote_tlbs() is
+ * defined here: with no vCPU a flush has nothing to do, and it is counted
+ * so the suites can check a zap asked for one.
+ */
+#include <kunit/resource.h>
+#include <kunit/test.h>
+#include <linux/slab.h>
+#include <linux/srcu.h>
+
+#include "s2mmu_kunit.h"
+
+atomic_long_t s2mmu_kunit_remote_flushes = ATOMIC_LONG_INIT(0);
+
+/**
+ * s2mmu_flush_remote_tlbs() - stand-in for mmu/vcpu.c's: count the flush.
+ * @vm: the VM (it has no vCPU).
+ */
+void s2mmu_flush_remote_tlbs(struct s2mmu_vm *vm)
+{
+	atomic_long_inc(&s2mmu_kunit_remote_flushes);
+}
+
+static void s2mmu_kunit_vm_destroy(void *data)
+{
+	struct s2mmu_vm *vm = data;
+
+	s2mmu_memslots_destroy(vm);
+	s2mmu_mmu_destroy(vm);
+	cleanup_srcu_struct(&vm->srcu);
+	kfree(vm);
+}
+
+/**
+ * s2mmu_kunit_vm_create() - a VM destroyed when the test ends.
+ * @test: the test; fails (and ends) if the VM cannot be created.
+ * @type: the S2MMU_CREATE_VM argument.
+ *
+ * Return: the VM.
+ */
+struct s2mmu_vm *s2mmu_kunit_vm_create(struct kunit *test, unsigned long type)
+{
+	struct s2mmu_vm *vm;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, vm);
+	if (s2mmu_parse_vm_type(type, &vm->cfg)) {
+		kfree(vm);
+		KUNIT_FAIL_AND_ABORT(test, "bad VM type %#lx", type);
+	}
+	rwlock_init(&vm->mmu_lock);
+	s2mmu_memslots_init(vm);
+	if (init_srcu_struct(&vm->srcu)) {
+		kfree(vm);
+		KUNIT_FAIL_AND_ABORT(test, "init_srcu_struct failed");
+	}
+	if (s2mmu_mmu_init(vm)) {
+		cleanup_srcu_struct(&vm->srcu);
+		kfree(vm);
+		KUNIT_FAIL_AND_ABORT(test, "s2mmu_mmu_init failed");
+	}
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							s2mmu_kunit_vm_destroy,
+							vm), 0);
+	return vm;
+}
+
+/**
+ * s2mmu_kunit_set_slot() - S2MMU_SET_MEMORY_REGION in pages.
+ * @vm: the VM.
+ * @id: slot id.
+ * @flags: S2MMU_MEM_* flags.
+ * @gfn: first guest frame.
+ * @npages: size in pages; 0 deletes the slot.
+ * @hva: host virtual address of @gfn.
+ *
+ * Return: what s2mmu_set_memory_region() returns.
+ */
+int s2mmu_kunit_set_slot(struct s2mmu_vm *vm, u32 id, u32 flags, u64 gfn,
+			 u64 npages, unsigned long hva)
+{
+	struct s2mmu_memory_region mem = {
+		.slot			= id,
+		.flags			= flags,
+		.guest_phys_addr	= gfn << PAGE_SHIFT,
+		.memory_size		= npages << PAGE_SHIFT,
+		.userspace_addr		= hva,
+	};
+
+	return s2mmu_set_memory_region(vm, &mem);
+}
+
+/**
+ * s2mmu_kunit_map() - install a writable 4 KiB leaf for a guest frame, as
+ * a fault would (the host frame is never touched).
+ * @test: the test; fails (and ends) if the leaf cannot be installed.
+ * @vm: the VM.
+ * @gfn: the guest frame.
+ */
+void s2mmu_kunit_map(struct kunit *test, struct s2mmu_vm *vm, u64 gfn)
+{
+	struct s2mmu_table_cache cache;
+	bool flush = false;
+	int ret;
+
+	s2mmu_table_cache_init(&cache);
+	ret = s2mmu_table_cache_topup(&cache, vm->pgt.levels);
+	if (!ret) {
+		read_lock(&vm->mmu_lock);
+		ret = s2mmu_mmu_install(vm, &cache, gfn, 0x1000 + gfn, 0, true,
+					&flush);
+		read_unlock(&vm->mmu_lock);
+	}
+	s2mmu_table_cache_free(&cache);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "install gfn %#llx", gfn);
+	KUNIT_ASSERT_TRUE(test, s2mmu_kunit_mapped(vm, gfn));
+}
+
+/**
+ * s2mmu_kunit_mapped() - is a guest frame mapped by a leaf?
+ * @vm: the VM.
+ * @gfn: the guest frame.
+ *
+ * Return: true when the stage-2 table maps @gfn.
+ */
+bool s2mmu_kunit_mapped(struct s2mmu_vm *vm, u64 gfn)
+{
+	struct s2mmu_pt_info info;
+	int ret;
+
+	rcu_read_lock();
+	ret = s2mmu_pgtable_lookup(&vm->pgt, gfn << PAGE_SHIFT, 0, &info);
+	rcu_read_unlock();
+	return !ret;
+}
