@@ -312,7 +312,15 @@ int s2mmu_mmu_walk(struct s2mmu_vm *vm, u64 gpa, unsigned int access,
 		   struct s2mmu_walk_result *res);
 int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 		      u64 gfn, u64 pfn, int level, bool writable, bool *flush);
-bool s2mmu_mmu_zap_gfn_range_locked(struct s2mmu_vm *vm, u64 start, u64 end);
+/* How a zap under mmu_lock (write) may yield it. */
+enum s2mmu_zap_yield {
+	S2MMU_ZAP_NO_YIELD,
+	S2MMU_ZAP_MAY_YIELD,
+	S2MMU_ZAP_FORCE_YIELD,	/* tests: at every opportunity */
+};
+
+bool s2mmu_mmu_zap_gfn_range_locked(struct s2mmu_vm *vm, u64 start, u64 end,
+				    enum s2mmu_zap_yield yield, bool flush);
 void s2mmu_mmu_zap_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end);
 int s2mmu_mmu_age_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end,
 			    bool clear);
@@ -321,7 +329,8 @@ int s2mmu_mmu_translate(struct s2mmu_vm *vm, struct s2mmu_translation *t);
 /* notifier/invalidate.c */
 void s2mmu_mmu_invalidate_begin(struct s2mmu_vm *vm);
 bool s2mmu_mmu_invalidate_hva_range(struct s2mmu_vm *vm, unsigned long start,
-				    unsigned long end);
+				    unsigned long end,
+				    enum s2mmu_zap_yield yield);
 void s2mmu_mmu_invalidate_end(struct s2mmu_vm *vm);
 bool s2mmu_mmu_invalidate_retry(struct s2mmu_vm *vm, u64 gfn,
 				unsigned long seq);

@@ -190,23 +190,37 @@ static void s2mmu_mmu_flush_cb(void *arg)
  * @vm: the VM.
  * @start: first guest frame.
  * @end: first guest frame past the range (clamped to the VM's space).
+ * @yield: S2MMU_ZAP_NO_YIELD, or S2MMU_ZAP_MAY_YIELD to drop mmu_lock
+ *         when a reschedule is due (S2MMU_ZAP_FORCE_YIELD: at every
+ *         opportunity, for tests).  A zap flushes the vCPU TLBs before it
+ *         yields with a flush pending.
+ * @flush: the caller already has a TLB flush pending.
  *
- * Never yields: callable from non-blockable notifier ranges.
- *
- * Context: mmu_lock held for write.
- * Return: true when the caller must flush the vCPU TLBs.
+ * Context: mmu_lock held for write.  With S2MMU_ZAP_NO_YIELD never sleeps
+ * (callable from non-blockable notifier ranges); otherwise may drop and
+ * retake mmu_lock and sleep.
+ * Return: true when the caller must flush the vCPU TLBs (the flush
+ * pending on entry included, unless a yield flushed it).
  */
-bool s2mmu_mmu_zap_gfn_range_locked(struct s2mmu_vm *vm, u64 start, u64 end)
+bool s2mmu_mmu_zap_gfn_range_locked(struct s2mmu_vm *vm, u64 start, u64 end,
+				    enum s2mmu_zap_yield yield, bool flush)
 	__must_hold(&vm->mmu_lock)
 {
-	struct s2mmu_pt_op op = { .mmu_lock = &vm->mmu_lock };
+	struct s2mmu_pt_op op = {
+		.mmu_lock	= &vm->mmu_lock,
+		.may_yield	= yield != S2MMU_ZAP_NO_YIELD,
+		.force_yield	= yield == S2MMU_ZAP_FORCE_YIELD,
+		.flush		= flush,
+		.flush_tlbs	= s2mmu_mmu_flush_cb,
+		.flush_arg	= vm,
+	};
 	u64 gs, ge;
 
 	lockdep_assert_held_write(&vm->mmu_lock);
 	if (!s2mmu_gfn_range_to_gpa(vm, start, end, &gs, &ge))
-		return false;
+		return flush;
 	s2mmu_pgtable_zap(&vm->pgt, gs, ge, S2MMU_ZAP_LEAVES, &op);
-	if (op.flush)
+	if ((op.flush && !flush) || op.nr_yields)
 		atomic64_inc(&vm->stat.zaps);
 	return op.flush;
 }

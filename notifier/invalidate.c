@@ -34,16 +34,26 @@ void s2mmu_mmu_invalidate_begin(struct s2mmu_vm *vm)
 	}
 }
 
+struct s2mmu_invalidate_ctx {
+	enum s2mmu_zap_yield yield;
+	bool flush;
+};
+
 static int s2mmu_mmu_invalidate_slot(struct s2mmu_vm *vm,
 				     struct s2mmu_memslot *slot,
 				     u64 gfn_start, u64 gfn_end, void *data)
 	__must_hold(&vm->mmu_lock)
 {
+	struct s2mmu_invalidate_ctx *ctx = data;
+
 	vm->mmu_invalidate_range_start = min(vm->mmu_invalidate_range_start,
 					     gfn_start);
 	vm->mmu_invalidate_range_end = max(vm->mmu_invalidate_range_end,
 					   gfn_end);
-	return s2mmu_mmu_zap_gfn_range_locked(vm, gfn_start, gfn_end);
+	/* A flush left pending by an earlier slot travels along. */
+	ctx->flush = s2mmu_mmu_zap_gfn_range_locked(vm, gfn_start, gfn_end,
+						    ctx->yield, ctx->flush);
+	return 0;
 }
 
 /**
@@ -52,19 +62,31 @@ static int s2mmu_mmu_invalidate_slot(struct s2mmu_vm *vm,
  * @vm: the VM.
  * @start: first host virtual address.
  * @end: first host virtual address past the range.
+ * @yield: whether the zap may drop mmu_lock to reschedule: only for a
+ *         blockable notifier range (see s2mmu_mmu_zap_gfn_range_locked()).
  *
- * Never yields.
+ * Each slot's frames join the range before they are zapped, so a fault
+ * that takes mmu_lock while the zap yields retries on any frame already
+ * zapped; frames not reached yet are still mapped by the host (the core
+ * mm changes its page tables only after invalidate_range_start returns)
+ * and are zapped when the walk gets to them.  The zap flushes the vCPU
+ * TLBs before every yield with a flush pending.
  *
  * Context: mmu_lock held for write, after s2mmu_mmu_invalidate_begin(),
- * between s2mmu_mn_reader_begin() and s2mmu_mn_reader_end().
+ * between s2mmu_mn_reader_begin() and s2mmu_mn_reader_end(); sleeps
+ * unless @yield is S2MMU_ZAP_NO_YIELD.
  * Return: true when the caller must flush the vCPU TLBs.
  */
 bool s2mmu_mmu_invalidate_hva_range(struct s2mmu_vm *vm, unsigned long start,
-				    unsigned long end)
+				    unsigned long end,
+				    enum s2mmu_zap_yield yield)
 	__must_hold(&vm->mmu_lock)
 {
-	return s2mmu_for_each_hva_slot(vm, start, end,
-				       s2mmu_mmu_invalidate_slot, NULL);
+	struct s2mmu_invalidate_ctx ctx = { .yield = yield };
+
+	s2mmu_for_each_hva_slot(vm, start, end, s2mmu_mmu_invalidate_slot,
+				&ctx);
+	return ctx.flush;
 }
 
 /**

@@ -7,6 +7,8 @@
  * vm->mmu_invalidate_range_end) over the guest frames every overlapping
  * slot maps at the range, and zap those frames (this bookkeeping is in
  * notifier/invalidate.c); then flush every vCPU's TLB before returning.
+ * For a blockable range the zap may drop mmu_lock to reschedule, flushing
+ * first when a flush is pending.
  * From then on, until the matching invalidate_range_end, a fault on those
  * frames retries.
  *
@@ -37,6 +39,31 @@ module_param(test_skip_zap, bool, 0600);
 MODULE_PARM_DESC(test_skip_zap,
 		 "TEST ONLY: invalidations do not zap (breaks coherence)");
 
+/*
+ * Test-only: blockable invalidations yield mmu_lock at every opportunity
+ * instead of only when a reschedule is due, so the selftests exercise
+ * the yielding zap (faults interleaving with it) on an idle machine.
+ */
+static bool test_zap_yield;
+module_param(test_zap_yield, bool, 0600);
+MODULE_PARM_DESC(test_zap_yield,
+		 "TEST ONLY: blockable invalidations yield mmu_lock as often as they can");
+
+/*
+ * A blockable range may sleep, so its zap may yield mmu_lock to let
+ * faults and other invalidations in, as KVM's does; a non-blockable one
+ * (the OOM reaper) must not.
+ */
+static enum s2mmu_zap_yield
+s2mmu_mn_zap_yield(const struct mmu_notifier_range *range)
+{
+	if (!mmu_notifier_range_blockable(range))
+		return S2MMU_ZAP_NO_YIELD;
+	if (unlikely(READ_ONCE(test_zap_yield)))
+		return S2MMU_ZAP_FORCE_YIELD;
+	return S2MMU_ZAP_MAY_YIELD;
+}
+
 static struct s2mmu_vm *mn_to_vm(struct mmu_notifier *mn)
 {
 	return container_of(mn, struct s2mmu_vm, mn);
@@ -53,14 +80,18 @@ static int s2mmu_mn_invalidate_range_start(struct mmu_notifier *mn,
 	s2mmu_mmu_invalidate_begin(vm);
 	if (likely(!READ_ONCE(test_skip_zap)))
 		flush = s2mmu_mmu_invalidate_hva_range(vm, range->start,
-						       range->end);
+						       range->end,
+						       s2mmu_mn_zap_yield(range));
 	else
 		flush = false;
 	write_unlock(&vm->mmu_lock);
 	if (flush)
 		s2mmu_flush_remote_tlbs(vm);
 	atomic64_inc(&vm->stat.invalidations);
-	/* Nothing above sleeps, so non-blockable ranges need no -EAGAIN. */
+	/*
+	 * A non-blockable range never sleeps above (no yield), so it
+	 * needs no -EAGAIN.
+	 */
 	return 0;
 }
 
@@ -130,7 +161,8 @@ static void s2mmu_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 
 	write_lock(&vm->mmu_lock);
 	vm->mm_released = true;
-	s2mmu_mmu_zap_gfn_range_locked(vm, 0, U64_MAX);
+	s2mmu_mmu_zap_gfn_range_locked(vm, 0, U64_MAX, S2MMU_ZAP_NO_YIELD,
+				       false);
 	write_unlock(&vm->mmu_lock);
 	s2mmu_flush_remote_tlbs(vm);
 }

@@ -36,7 +36,8 @@ static bool inv_start(struct s2mmu_vm *vm, unsigned long start,
 	s2mmu_mn_reader_begin(vm);
 	write_lock(&vm->mmu_lock);
 	s2mmu_mmu_invalidate_begin(vm);
-	flush = s2mmu_mmu_invalidate_hva_range(vm, start, end);
+	flush = s2mmu_mmu_invalidate_hva_range(vm, start, end,
+					       S2MMU_ZAP_NO_YIELD);
 	write_unlock(&vm->mmu_lock);
 	return flush;
 }
@@ -235,12 +236,67 @@ static void invalidate_zaps_test(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, s2mmu_kunit_mapped(vm, 0x100));
 }
 
+/*
+ * A zap over several slots that yields mmu_lock at every opportunity (a
+ * blockable range): it zaps the same frames, and the flush one slot's zap
+ * leaves pending is never lost at the next slot -- it is done before a
+ * yield or returned to the caller.
+ */
+static void invalidate_yield_test(struct kunit *test)
+{
+	struct s2mmu_vm *vm = invalidate_vm(test);
+	long flushes;
+	bool flush;
+	u64 i;
+
+	for (i = 0; i < 16; i++) {
+		s2mmu_kunit_map(test, vm, 0x100 + i);
+		s2mmu_kunit_map(test, vm, 0x800 + i);
+	}
+	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes);
+	s2mmu_mn_reader_begin(vm);
+	write_lock(&vm->mmu_lock);
+	s2mmu_mmu_invalidate_begin(vm);
+	flush = s2mmu_mmu_invalidate_hva_range(vm, H, H + 80 * P,
+					       S2MMU_ZAP_FORCE_YIELD);
+	write_unlock(&vm->mmu_lock);
+	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes) - flushes;
+	/* Forced yields with zapped leaves behind them: flushed first. */
+	KUNIT_EXPECT_GT(test, flushes, 0);
+	for (i = 0; i < 16; i++) {
+		KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, 0x100 + i));
+		KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, 0x800 + i));
+	}
+	EXPECT_RANGE(test, vm, 0x100, 0x2010);
+	inv_end(vm);
+
+	/*
+	 * One leaf, on slot 1's last frame: its flush is still pending when
+	 * the walk moves on to slot 2 (the last slot visited: it starts
+	 * highest), where nothing is mapped.  Slot 2's zap yields, so it
+	 * must flush first.
+	 */
+	s2mmu_kunit_map(test, vm, 0x10f);
+	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes);
+	s2mmu_mn_reader_begin(vm);
+	write_lock(&vm->mmu_lock);
+	s2mmu_mmu_invalidate_begin(vm);
+	flush = s2mmu_mmu_invalidate_hva_range(vm, H, H + 80 * P,
+					       S2MMU_ZAP_FORCE_YIELD);
+	write_unlock(&vm->mmu_lock);
+	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes) - flushes;
+	KUNIT_EXPECT_GT(test, flushes, 0);
+	KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, 0x10f));
+	inv_end(vm);
+}
+
 static struct kunit_case invalidate_cases[] = {
 	KUNIT_CASE(invalidate_count_seq_test),
 	KUNIT_CASE(invalidate_range_union_test),
 	KUNIT_CASE(invalidate_nested_test),
 	KUNIT_CASE(invalidate_retry_seq_test),
 	KUNIT_CASE(invalidate_zaps_test),
+	KUNIT_CASE(invalidate_yield_test),
 	{}
 };
 
