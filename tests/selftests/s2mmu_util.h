@@ -45,21 +45,6 @@ static inline int s2mmu_create_vm(unsigned long type)
 	return vm;
 }
 
-/* The module's reference count from sysfs, or -1 when not loaded. */
-static inline long s2mmu_module_refcnt(void)
-{
-	char buf[32] = "";
-	long n = -1;
-	int fd = open("/sys/module/s2mmu/refcnt", O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) > 0)
-		n = strtol(buf, NULL, 10);
-	close(fd);
-	return n;
-}
-
 static inline int s2mmu_delete_module(void)
 {
 	return syscall(__NR_delete_module, "s2mmu", O_NONBLOCK);
@@ -269,6 +254,12 @@ static inline long s2mmu_read_long(const char *path)
 		n = strtol(buf, NULL, 10);
 	close(fd);
 	return n;
+}
+
+/* The module's reference count from sysfs, or -1 when not loaded. */
+static inline long s2mmu_module_refcnt(void)
+{
+	return s2mmu_read_long("/sys/module/s2mmu/refcnt");
 }
 
 /* Write @val to a sysfs/procfs file; 0 or -errno. */
