@@ -24,17 +24,7 @@ FIXTURE(inv) {
 	size_t size;
 };
 
-FIXTURE_VARIANT(inv) {
-	unsigned long type;
-};
-
-FIXTURE_VARIANT_ADD(inv, x86_tdp) {
-	.type = S2MMU_VM_X86_TDP,
-};
-
-FIXTURE_VARIANT_ADD(inv, arm64_s2) {
-	.type = S2MMU_VM_ARM64_S2,
-};
+S2MMU_VM_TYPE_VARIANTS(inv);
 
 static void set_skip_zap(bool on)
 {

@@ -70,17 +70,7 @@ FIXTURE(life) {
 	bool unloading;
 };
 
-FIXTURE_VARIANT(life) {
-	unsigned long type;
-};
-
-FIXTURE_VARIANT_ADD(life, x86_tdp) {
-	.type = S2MMU_VM_X86_TDP,
-};
-
-FIXTURE_VARIANT_ADD(life, arm64_s2) {
-	.type = S2MMU_VM_ARM64_S2,
-};
+S2MMU_VM_TYPE_VARIANTS(life);
 
 FIXTURE_SETUP(life)
 {

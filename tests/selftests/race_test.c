@@ -33,17 +33,7 @@ FIXTURE(race) {
 	size_t size;
 };
 
-FIXTURE_VARIANT(race) {
-	unsigned long type;
-};
-
-FIXTURE_VARIANT_ADD(race, x86_tdp) {
-	.type = S2MMU_VM_X86_TDP,
-};
-
-FIXTURE_VARIANT_ADD(race, arm64_s2) {
-	.type = S2MMU_VM_ARM64_S2,
-};
+S2MMU_VM_TYPE_VARIANTS(race);
 
 FIXTURE_SETUP(race)
 {

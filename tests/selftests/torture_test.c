@@ -729,17 +729,7 @@ FIXTURE(torture) {
 	long ksm_sleep, ksm_pages, ksm_run;
 };
 
-FIXTURE_VARIANT(torture) {
-	unsigned long type;
-};
-
-FIXTURE_VARIANT_ADD(torture, x86_tdp) {
-	.type = S2MMU_VM_X86_TDP,
-};
-
-FIXTURE_VARIANT_ADD(torture, arm64_s2) {
-	.type = S2MMU_VM_ARM64_S2,
-};
+S2MMU_VM_TYPE_VARIANTS(torture);
 
 FIXTURE_SETUP(torture)
 {
