@@ -45,17 +45,12 @@ S2MMU_VM_TYPE_VARIANTS(bad);
 FIXTURE_SETUP(bad)
 {
 	struct s2mmu_vm_info info;
-	int i;
 
 	self->vm = -1;
 	self->vcpu = -1;
 	self->run = NULL;
 	self->cases = 0;
-	self->mem = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, self->mem);
-	for (i = 0; i < NPAGES; i++)
-		s2mmu_fill_page(self->mem + i * PG, i);
+	self->mem = s2mmu_mmap_filled(_metadata, NPAGES);
 	self->dev = s2mmu_open();
 	ASSERT_LE(0, self->dev);
 	self->vm = ioctl(self->dev, S2MMU_CREATE_VM, variant->type);
@@ -74,14 +69,9 @@ FIXTURE_TEARDOWN(bad)
 {
 	if (self->cases)
 		TH_LOG("%d bad-input cases", self->cases);
-	S2MMU_EXPECT_INVARIANTS(self->vm);
-	s2mmu_unmap_run(self->run);
-	if (self->vcpu >= 0)
-		close(self->vcpu);
-	if (self->vm >= 0)
-		close(self->vm);
+	s2mmu_teardown_guest(_metadata, self->vm, self->vcpu, self->run,
+			     self->mem, NPAGES * PG);
 	close(self->dev);
-	munmap(self->mem, NPAGES * PG);
 }
 
 /* The VM still works: a guest read and write of slot 0. */

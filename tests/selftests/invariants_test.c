@@ -33,15 +33,9 @@ static void set_skip_zap(bool on)
 
 FIXTURE_SETUP(inv)
 {
-	self->vcpu = -1;
-	self->run = NULL;
 	self->mem = NULL;
-	self->vm = s2mmu_create_vm(variant->type);
-	ASSERT_LE(0, self->vm);
-	self->vcpu = s2mmu_create_vcpu(self->vm, 0);
-	ASSERT_LE(0, self->vcpu);
-	self->run = s2mmu_map_run(self->vcpu);
-	ASSERT_NE(NULL, self->run);
+	s2mmu_setup_guest(_metadata, variant->type, NULL, 0, 0, &self->vm,
+			  &self->vcpu, &self->run);
 }
 
 FIXTURE_TEARDOWN(inv)
@@ -50,12 +44,8 @@ FIXTURE_TEARDOWN(inv)
 	/* Deleting the slot zaps whatever the injection left behind. */
 	if (self->mem)
 		s2mmu_delete_region(self->vm, 0);
-	S2MMU_EXPECT_INVARIANTS(self->vm);
-	s2mmu_unmap_run(self->run);
-	close(self->vcpu);
-	close(self->vm);
-	if (self->mem)
-		munmap(self->mem, self->size);
+	s2mmu_teardown_guest(_metadata, self->vm, self->vcpu, self->run,
+			     self->mem, self->size);
 }
 
 /*

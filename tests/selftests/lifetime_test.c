@@ -74,17 +74,11 @@ S2MMU_VM_TYPE_VARIANTS(life);
 
 FIXTURE_SETUP(life)
 {
-	int i;
-
 	/* Held open throughout: the module can never be unloaded under us. */
 	self->dev = s2mmu_open();
 	ASSERT_LE(0, self->dev);
 	self->vms_before = s2mmu_nr_vms();
-	self->mem = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, self->mem);
-	for (i = 0; i < NPAGES; i++)
-		s2mmu_fill_page(self->mem + i * PG, i);
+	self->mem = s2mmu_mmap_filled(_metadata, NPAGES);
 	memset(&self->u, 0, sizeof(self->u));
 	self->unloading = geteuid() == 0 &&
 			  !pthread_create(&self->u.th, NULL, unload_loop,

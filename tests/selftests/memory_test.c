@@ -35,23 +35,14 @@ FIXTURE_SETUP(mem)
 {
 	self->mem = NULL;
 	self->size = 0;
-	self->run = NULL;
-	self->vm = s2mmu_create_vm(variant->type);
-	ASSERT_LE(0, self->vm) TH_LOG("CREATE_VM: %s", strerror(-self->vm));
-	self->vcpu = s2mmu_create_vcpu(self->vm, 0);
-	ASSERT_LE(0, self->vcpu);
-	self->run = s2mmu_map_run(self->vcpu);
-	ASSERT_NE(NULL, self->run);
+	s2mmu_setup_guest(_metadata, variant->type, NULL, 0, 0, &self->vm,
+			  &self->vcpu, &self->run);
 }
 
 FIXTURE_TEARDOWN(mem)
 {
-	S2MMU_EXPECT_INVARIANTS(self->vm);
-	s2mmu_unmap_run(self->run);
-	close(self->vcpu);
-	close(self->vm);
-	if (self->mem)
-		munmap(self->mem, self->size);
+	s2mmu_teardown_guest(_metadata, self->vm, self->vcpu, self->run,
+			     self->mem, self->size);
 }
 
 /* Anonymous private memory for slot 0 at GPA_BASE, kept in self. */

@@ -28,36 +28,16 @@ S2MMU_VM_TYPE_VARIANTS(memslot);
 
 FIXTURE_SETUP(memslot)
 {
-	int i;
-
-	self->vcpu = -1;
-	self->run = NULL;
-	self->mem = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, self->mem);
-	for (i = 0; i < NPAGES; i++)
-		s2mmu_fill_page(self->mem + i * PG, i);
-
-	self->vm = s2mmu_create_vm(variant->type);
-	ASSERT_LE(0, self->vm) TH_LOG("CREATE_VM: %s", strerror(-self->vm));
+	self->mem = s2mmu_mmap_filled(_metadata, NPAGES);
+	s2mmu_setup_guest(_metadata, variant->type, self->mem, GPA_BASE,
+			  SLOT0_PAGES * PG, &self->vm, &self->vcpu, &self->run);
 	ASSERT_EQ(0, s2mmu_vm_info(self->vm, &self->info));
-	ASSERT_EQ(0, s2mmu_set_region(self->vm, 0, 0, GPA_BASE, SLOT0_PAGES * PG,
-				      (unsigned long)self->mem));
-	self->vcpu = s2mmu_create_vcpu(self->vm, 0);
-	ASSERT_LE(0, self->vcpu);
-	self->run = s2mmu_map_run(self->vcpu);
-	ASSERT_NE(NULL, self->run);
 }
 
 FIXTURE_TEARDOWN(memslot)
 {
-	S2MMU_EXPECT_INVARIANTS(self->vm);
-	s2mmu_unmap_run(self->run);
-	if (self->vcpu >= 0)
-		close(self->vcpu);
-	if (self->vm >= 0)
-		close(self->vm);
-	munmap(self->mem, NPAGES * PG);
+	s2mmu_teardown_guest(_metadata, self->vm, self->vcpu, self->run,
+			     self->mem, NPAGES * PG);
 }
 
 /*

@@ -338,7 +338,9 @@ static inline void s2mmu_expect_invariants(struct __test_metadata *_metadata,
 }
 
 /*
- * Fixture helpers.  Most fixtures run once per VM type.
+ * Fixture helpers.  Most fixtures run once per VM type and drive one
+ * guest, kept in the fixture's own fields: a VM, vCPU 0 and its run
+ * page, often with host memory behind slot 0.
  */
 
 /* FIXTURE_VARIANT(@f) with the VM type, and variants x86_tdp and arm64_s2. */
@@ -352,6 +354,61 @@ static inline void s2mmu_expect_invariants(struct __test_metadata *_metadata,
 	FIXTURE_VARIANT_ADD(f, arm64_s2) {				\
 		.type = S2MMU_VM_ARM64_S2,				\
 	}
+
+/* @npages of private anonymous memory, page i filled with pattern i. */
+static inline char *s2mmu_mmap_filled(struct __test_metadata *_metadata,
+				      size_t npages)
+{
+	char *mem = mmap(NULL, npages * S2MMU_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t i;
+
+	ASSERT_NE(MAP_FAILED, mem);
+	for (i = 0; i < npages; i++)
+		s2mmu_fill_page(mem + i * S2MMU_PAGE_SIZE, i);
+	return mem;
+}
+
+/*
+ * A VM of @type into *@vm; unless @mem is NULL, slot 0 mapping @size
+ * bytes of it at @gpa; then vCPU 0 into *@vcpu and its run page into
+ * *@run.
+ */
+static inline void s2mmu_setup_guest(struct __test_metadata *_metadata,
+				     unsigned long type, void *mem, __u64 gpa,
+				     __u64 size, int *vm, int *vcpu,
+				     struct s2mmu_run **run)
+{
+	*vm = s2mmu_create_vm(type);
+	ASSERT_LE(0, *vm) TH_LOG("CREATE_VM: %s", strerror(-*vm));
+	if (mem) {
+		ASSERT_EQ(0, s2mmu_set_region(*vm, 0, 0, gpa, size,
+					      (unsigned long)mem));
+	}
+	*vcpu = s2mmu_create_vcpu(*vm, 0);
+	ASSERT_LE(0, *vcpu);
+	*run = s2mmu_map_run(*vcpu);
+	ASSERT_NE(NULL, *run);
+}
+
+/*
+ * The matching teardown: the VM's invariants first, then whatever is
+ * still there (a test may have closed the vCPU or VM and set it to -1)
+ * and @size bytes of @mem (none when NULL).
+ */
+static inline void s2mmu_teardown_guest(struct __test_metadata *_metadata,
+					int vm, int vcpu, struct s2mmu_run *run,
+					void *mem, size_t size)
+{
+	S2MMU_EXPECT_INVARIANTS(vm);
+	s2mmu_unmap_run(run);
+	if (vcpu >= 0)
+		close(vcpu);
+	if (vm >= 0)
+		close(vm);
+	if (mem)
+		munmap(mem, size);
+}
 #endif
 
 /*

@@ -37,8 +37,6 @@ FIXTURE_SETUP(vcpu)
 {
 	int i;
 
-	self->vcpu = -1;
-	self->run = NULL;
 	self->mem = mmap(NULL, NPAGES * PG, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->mem);
@@ -46,25 +44,14 @@ FIXTURE_SETUP(vcpu)
 	ASSERT_EQ(0, madvise(self->mem, NPAGES * PG, MADV_NOHUGEPAGE));
 	for (i = 0; i < NPAGES; i++)
 		s2mmu_fill_page(self->mem + i * PG, i);
-	self->vm = s2mmu_create_vm(variant->type);
-	ASSERT_LE(0, self->vm) TH_LOG("CREATE_VM: %s", strerror(-self->vm));
-	ASSERT_EQ(0, s2mmu_set_region(self->vm, 0, 0, GPA_BASE, NPAGES * PG,
-				      (unsigned long)self->mem));
-	self->vcpu = s2mmu_create_vcpu(self->vm, 0);
-	ASSERT_LE(0, self->vcpu);
-	self->run = s2mmu_map_run(self->vcpu);
-	ASSERT_NE(NULL, self->run);
+	s2mmu_setup_guest(_metadata, variant->type, self->mem, GPA_BASE,
+			  NPAGES * PG, &self->vm, &self->vcpu, &self->run);
 }
 
 FIXTURE_TEARDOWN(vcpu)
 {
-	S2MMU_EXPECT_INVARIANTS(self->vm);
-	s2mmu_unmap_run(self->run);
-	if (self->vcpu >= 0)
-		close(self->vcpu);
-	if (self->vm >= 0)
-		close(self->vm);
-	munmap(self->mem, NPAGES * PG);
+	s2mmu_teardown_guest(_metadata, self->vm, self->vcpu, self->run,
+			     self->mem, NPAGES * PG);
 }
 
 /* A guest read of page @i of slot 0 returns what the host put there. */
