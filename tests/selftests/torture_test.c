@@ -31,6 +31,10 @@
  * a guest write whose whole RUN falls inside one must exit with a memory
  * fault, and never lands.
  *
+ * storm_yielding_zaps runs the same storm for half as long with the
+ * module's test_zap_yield set: invalidations drop mmu_lock mid-zap at
+ * every opportunity, letting faults in between.
+ *
  * Seed: S2MMU_SEED (default fixed, logged).  Duration per VM type:
  * S2MMU_TORTURE_SECONDS (default 20).
  */
@@ -56,6 +60,7 @@
 #define SEQ_INF		(~0ULL)
 #define RO_HIST		16
 
+#define ZAP_YIELD	"/sys/module/s2mmu/parameters/test_zap_yield"
 #define DEFAULT_SEED	0x5eed2025ULL
 #define DEFAULT_SECONDS	20
 
@@ -727,6 +732,7 @@ FIXTURE(torture) {
 	int vcpu[NR_VCPUS];
 	struct s2mmu_run *run[NR_VCPUS];
 	long ksm_sleep, ksm_pages, ksm_run;
+	long zap_yield;		/* test_zap_yield to restore, or -1 */
 };
 
 S2MMU_VM_TYPE_VARIANTS(torture);
@@ -741,6 +747,7 @@ FIXTURE_SETUP(torture)
 		self->vcpu[i] = -1;
 		self->run[i] = NULL;
 	}
+	self->zap_yield = -1;
 	self->ksm_run = s2mmu_read_long(KSM_DIR "run");
 	self->ksm_sleep = s2mmu_read_long(KSM_DIR "sleep_millisecs");
 	self->ksm_pages = s2mmu_read_long(KSM_DIR "pages_to_scan");
@@ -816,6 +823,7 @@ FIXTURE_TEARDOWN(torture)
 		restore_long(KSM_DIR "sleep_millisecs", self->ksm_sleep);
 		restore_long(KSM_DIR "pages_to_scan", self->ksm_pages);
 	}
+	restore_long(ZAP_YIELD, self->zap_yield);
 	if (!t)
 		return;
 	S2MMU_EXPECT_INVARIANTS(t->vm);
@@ -861,11 +869,13 @@ static long final_check(struct torture *t, struct vcpu_thread *v)
 	return bad;
 }
 
-TEST_F_TIMEOUT(torture, storm, 3600)
+/* The storm over @t's VM of @type, for @seconds, and its checks. */
+static void storm(struct __test_metadata *_metadata, struct torture *t,
+		  const int *vcpu, struct s2mmu_run *const *run,
+		  unsigned long type, unsigned long long seconds)
 {
-	struct torture *t = self->t;
-	unsigned long long seconds, seed;
 	struct vcpu_thread v[NR_VCPUS];
+	unsigned long long seed;
 	pthread_t th[NR_VCPUS];
 	struct stats sum = { 0 };
 	struct timespec ts;
@@ -873,12 +883,11 @@ TEST_F_TIMEOUT(torture, storm, 3600)
 	long min_reads;
 	int i, op;
 
-	seconds = s2mmu_env_ull("S2MMU_TORTURE_SECONDS", DEFAULT_SECONDS);
 	if (seconds < 1)
 		seconds = 1;
 	if (seconds > 3000)
 		seconds = 3000;
-	seed = s2mmu_seed(DEFAULT_SEED) ^ variant->type;
+	seed = s2mmu_seed(DEFAULT_SEED) ^ type;
 	t->seed = seed;
 	TH_LOG("seed %#llx (S2MMU_SEED overrides), %llu s, %d vCPUs, %lu pages",
 	       s2mmu_seed(DEFAULT_SEED), seconds, NR_VCPUS, NPAGES);
@@ -888,8 +897,8 @@ TEST_F_TIMEOUT(torture, storm, 3600)
 		memset(&v[i], 0, sizeof(v[i]));
 		v[i].t = t;
 		v[i].idx = i;
-		v[i].fd = self->vcpu[i];
-		v[i].run = self->run[i];
+		v[i].fd = vcpu[i];
+		v[i].run = run[i];
 		v[i].rng = seed * 31 + i + 1;
 		v[i].buf = aligned_alloc(PG, PG);
 		ASSERT_NE(NULL, v[i].buf);
@@ -964,6 +973,29 @@ TEST_F_TIMEOUT(torture, storm, 3600)
 	EXPECT_EQ(0, final_check(t, &v[0])) TH_LOG("%s", t->first_error);
 	for (i = 0; i < NR_VCPUS; i++)
 		free(v[i].buf);
+}
+
+TEST_F_TIMEOUT(torture, storm, 3600)
+{
+	storm(_metadata, self->t, self->vcpu, self->run, variant->type,
+	      s2mmu_env_ull("S2MMU_TORTURE_SECONDS", DEFAULT_SECONDS));
+}
+
+/*
+ * The same storm, half as long, with the module's test-only
+ * test_zap_yield set: every blockable invalidation's zap drops mmu_lock
+ * at every opportunity, so faults and other invalidations run in the
+ * middle of it.  Nothing stale may come of it either.
+ */
+TEST_F_TIMEOUT(torture, storm_yielding_zaps, 3600)
+{
+	if (geteuid() != 0 || access(ZAP_YIELD, W_OK))
+		SKIP(return, "needs root and " ZAP_YIELD);
+	/* Off by default (it reads "N"); the teardown turns it off again. */
+	self->zap_yield = 0;
+	ASSERT_EQ(0, s2mmu_write_str(ZAP_YIELD, "1"));
+	storm(_metadata, self->t, self->vcpu, self->run, variant->type,
+	      s2mmu_env_ull("S2MMU_TORTURE_SECONDS", DEFAULT_SECONDS) / 2);
 }
 
 /*
