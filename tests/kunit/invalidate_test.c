@@ -4,6 +4,7 @@
  * what the notifier's invalidate_range_start/end record under mmu_lock,
  * and the fault path's decision to retry.
  */
+#include <kunit/resource.h>
 #include <kunit/test.h>
 
 #include "s2mmu_kunit.h"
@@ -237,10 +238,38 @@ static void invalidate_zaps_test(struct kunit *test)
 }
 
 /*
+ * What a fault getting mmu_lock while the zap yields would see: every
+ * frame of slots 1 and 2 already zapped must be inside the range in
+ * progress, or the fault could install the page the host is about to
+ * unmap.  Runs at each yield's flush, with mmu_lock held.
+ */
+static unsigned long yield_checks, yield_exposed;
+static unsigned long yield_seq;
+
+static void yield_hook(struct s2mmu_vm *vm)
+{
+	u64 i, gfn;
+
+	yield_checks++;
+	for (i = 0; i < 32; i++) {
+		gfn = (i < 16 ? 0x100 : 0x800 - 16) + i;
+		if (!s2mmu_kunit_mapped(vm, gfn) &&
+		    !s2mmu_mmu_invalidate_retry(vm, gfn, yield_seq))
+			yield_exposed++;
+	}
+}
+
+static void yield_hook_clear(void *data)
+{
+	WRITE_ONCE(s2mmu_kunit_flush_hook, NULL);
+}
+
+/*
  * A zap over several slots that yields mmu_lock at every opportunity (a
- * blockable range): it zaps the same frames, and the flush one slot's zap
- * leaves pending is never lost at the next slot -- it is done before a
- * yield or returned to the caller.
+ * blockable range): it zaps the same frames, a fault getting the lock
+ * meanwhile retries on every frame already zapped, and the flush one
+ * slot's zap leaves pending is never lost at the next slot -- it is done
+ * before a yield or returned to the caller.
  */
 static void invalidate_yield_test(struct kunit *test)
 {
@@ -253,6 +282,12 @@ static void invalidate_yield_test(struct kunit *test)
 		s2mmu_kunit_map(test, vm, 0x100 + i);
 		s2mmu_kunit_map(test, vm, 0x800 + i);
 	}
+	yield_checks = 0;
+	yield_exposed = 0;
+	yield_seq = vm->mmu_invalidate_seq;
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, yield_hook_clear,
+							NULL), 0);
+	WRITE_ONCE(s2mmu_kunit_flush_hook, yield_hook);
 	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes);
 	s2mmu_mn_reader_begin(vm);
 	write_lock(&vm->mmu_lock);
@@ -261,8 +296,11 @@ static void invalidate_yield_test(struct kunit *test)
 					       S2MMU_ZAP_FORCE_YIELD);
 	write_unlock(&vm->mmu_lock);
 	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes) - flushes;
+	WRITE_ONCE(s2mmu_kunit_flush_hook, NULL);
 	/* Forced yields with zapped leaves behind them: flushed first. */
 	KUNIT_EXPECT_GT(test, flushes, 0);
+	KUNIT_EXPECT_GT(test, yield_checks, 0);
+	KUNIT_EXPECT_EQ(test, yield_exposed, 0);
 	for (i = 0; i < 16; i++) {
 		KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, 0x100 + i));
 		KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, 0x800 + i));

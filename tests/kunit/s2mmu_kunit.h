@@ -14,6 +14,8 @@
 #define S2MMU_KUNIT_HVA		0x40000000UL
 
 extern atomic_long_t s2mmu_kunit_remote_flushes;
+/* Called by every s2mmu_flush_remote_tlbs() while set (one test at a time). */
+extern void (*s2mmu_kunit_flush_hook)(struct s2mmu_vm *vm);
 
 struct s2mmu_vm *s2mmu_kunit_vm_create(struct kunit *test, unsigned long type);
 int s2mmu_kunit_set_slot(struct s2mmu_vm *vm, u32 id, u32 flags, u64 gfn,

@@ -14,14 +14,23 @@
 #include "s2mmu_kunit.h"
 
 atomic_long_t s2mmu_kunit_remote_flushes = ATOMIC_LONG_INIT(0);
+void (*s2mmu_kunit_flush_hook)(struct s2mmu_vm *vm);
 
 /**
- * s2mmu_flush_remote_tlbs() - stand-in for mmu/vcpu.c's: count the flush.
+ * s2mmu_flush_remote_tlbs() - stand-in for mmu/vcpu.c's: count the flush,
+ * and call s2mmu_kunit_flush_hook when a test set one.
  * @vm: the VM (it has no vCPU).
+ *
+ * A zap that may yield flushes here just before it drops mmu_lock, so the
+ * hook sees the state a fault getting the lock would see.
  */
 void s2mmu_flush_remote_tlbs(struct s2mmu_vm *vm)
 {
+	void (*hook)(struct s2mmu_vm *vm) = READ_ONCE(s2mmu_kunit_flush_hook);
+
 	atomic_long_inc(&s2mmu_kunit_remote_flushes);
+	if (hook)
+		hook(vm);
 }
 
 static void s2mmu_kunit_vm_destroy(void *data)
