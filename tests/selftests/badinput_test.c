@@ -40,7 +40,17 @@ FIXTURE(bad) {
 	int cases;
 };
 
-S2MMU_VM_TYPE_VARIANTS(bad);
+FIXTURE_VARIANT(bad) {
+	unsigned long type;
+};
+
+FIXTURE_VARIANT_ADD(bad, x86_tdp) {
+	.type = S2MMU_VM_X86_TDP,
+};
+
+FIXTURE_VARIANT_ADD(bad, arm64_s2) {
+	.type = S2MMU_VM_ARM64_S2,
+};
 
 FIXTURE_SETUP(bad)
 {

@@ -685,7 +685,17 @@ FIXTURE(fuzz) {
 	long vms_before;
 };
 
-S2MMU_VM_TYPE_VARIANTS(fuzz);
+FIXTURE_VARIANT(fuzz) {
+	unsigned long type;
+};
+
+FIXTURE_VARIANT_ADD(fuzz, x86_tdp) {
+	.type = S2MMU_VM_X86_TDP,
+};
+
+FIXTURE_VARIANT_ADD(fuzz, arm64_s2) {
+	.type = S2MMU_VM_ARM64_S2,
+};
 
 FIXTURE_SETUP(fuzz)
 {

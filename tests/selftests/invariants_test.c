@@ -24,7 +24,17 @@ FIXTURE(inv) {
 	size_t size;
 };
 
-S2MMU_VM_TYPE_VARIANTS(inv);
+FIXTURE_VARIANT(inv) {
+	unsigned long type;
+};
+
+FIXTURE_VARIANT_ADD(inv, x86_tdp) {
+	.type = S2MMU_VM_X86_TDP,
+};
+
+FIXTURE_VARIANT_ADD(inv, arm64_s2) {
+	.type = S2MMU_VM_ARM64_S2,
+};
 
 static void set_skip_zap(bool on)
 {

@@ -70,7 +70,17 @@ FIXTURE(life) {
 	bool unloading;
 };
 
-S2MMU_VM_TYPE_VARIANTS(life);
+FIXTURE_VARIANT(life) {
+	unsigned long type;
+};
+
+FIXTURE_VARIANT_ADD(life, x86_tdp) {
+	.type = S2MMU_VM_X86_TDP,
+};
+
+FIXTURE_VARIANT_ADD(life, arm64_s2) {
+	.type = S2MMU_VM_ARM64_S2,
+};
 
 FIXTURE_SETUP(life)
 {

@@ -29,7 +29,17 @@ FIXTURE(mem) {
 	size_t size;
 };
 
-S2MMU_VM_TYPE_VARIANTS(mem);
+FIXTURE_VARIANT(mem) {
+	unsigned long type;
+};
+
+FIXTURE_VARIANT_ADD(mem, x86_tdp) {
+	.type = S2MMU_VM_X86_TDP,
+};
+
+FIXTURE_VARIANT_ADD(mem, arm64_s2) {
+	.type = S2MMU_VM_ARM64_S2,
+};
 
 FIXTURE_SETUP(mem)
 {

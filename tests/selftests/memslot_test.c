@@ -24,7 +24,17 @@ FIXTURE(memslot) {
 	char *mem;
 };
 
-S2MMU_VM_TYPE_VARIANTS(memslot);
+FIXTURE_VARIANT(memslot) {
+	unsigned long type;
+};
+
+FIXTURE_VARIANT_ADD(memslot, x86_tdp) {
+	.type = S2MMU_VM_X86_TDP,
+};
+
+FIXTURE_VARIANT_ADD(memslot, arm64_s2) {
+	.type = S2MMU_VM_ARM64_S2,
+};
 
 FIXTURE_SETUP(memslot)
 {

@@ -33,7 +33,17 @@ FIXTURE(race) {
 	size_t size;
 };
 
-S2MMU_VM_TYPE_VARIANTS(race);
+FIXTURE_VARIANT(race) {
+	unsigned long type;
+};
+
+FIXTURE_VARIANT_ADD(race, x86_tdp) {
+	.type = S2MMU_VM_X86_TDP,
+};
+
+FIXTURE_VARIANT_ADD(race, arm64_s2) {
+	.type = S2MMU_VM_ARM64_S2,
+};
 
 FIXTURE_SETUP(race)
 {

@@ -343,18 +343,6 @@ static inline void s2mmu_expect_invariants(struct __test_metadata *_metadata,
  * page, often with host memory behind slot 0.
  */
 
-/* FIXTURE_VARIANT(@f) with the VM type, and variants x86_tdp and arm64_s2. */
-#define S2MMU_VM_TYPE_VARIANTS(f)					\
-	FIXTURE_VARIANT(f) {						\
-		unsigned long type;					\
-	};								\
-	FIXTURE_VARIANT_ADD(f, x86_tdp) {				\
-		.type = S2MMU_VM_X86_TDP,				\
-	};								\
-	FIXTURE_VARIANT_ADD(f, arm64_s2) {				\
-		.type = S2MMU_VM_ARM64_S2,				\
-	}
-
 /* @npages of private anonymous memory, page i filled with pattern i. */
 static inline char *s2mmu_mmap_filled(struct __test_metadata *_metadata,
 				      size_t npages)

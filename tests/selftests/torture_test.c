@@ -735,7 +735,17 @@ FIXTURE(torture) {
 	long zap_yield;		/* test_zap_yield to restore, or -1 */
 };
 
-S2MMU_VM_TYPE_VARIANTS(torture);
+FIXTURE_VARIANT(torture) {
+	unsigned long type;
+};
+
+FIXTURE_VARIANT_ADD(torture, x86_tdp) {
+	.type = S2MMU_VM_X86_TDP,
+};
+
+FIXTURE_VARIANT_ADD(torture, arm64_s2) {
+	.type = S2MMU_VM_ARM64_S2,
+};
 
 FIXTURE_SETUP(torture)
 {

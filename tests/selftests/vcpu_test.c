@@ -31,7 +31,17 @@ FIXTURE(vcpu) {
 	char *mem;
 };
 
-S2MMU_VM_TYPE_VARIANTS(vcpu);
+FIXTURE_VARIANT(vcpu) {
+	unsigned long type;
+};
+
+FIXTURE_VARIANT_ADD(vcpu, x86_tdp) {
+	.type = S2MMU_VM_X86_TDP,
+};
+
+FIXTURE_VARIANT_ADD(vcpu, arm64_s2) {
+	.type = S2MMU_VM_ARM64_S2,
+};
 
 FIXTURE_SETUP(vcpu)
 {
