@@ -227,12 +227,14 @@ def plots(out, runs, rows, mib):
         return (statistics.median(vals), min(vals)) if vals else None
 
     # Memory slot scaling: ns per page, faulting and re-touching.
+    have = set()
     with open(os.path.join(out, "slots.dat"), "w") as f:
         f.write("# slots fault_med fault_min retouch_med retouch_min (ns/page)\n")
         for n in ("1", "64", "1024", "32764"):
             a = m("slots", "4k", n, "sec/pages")
             b = m("slots", "4k", n, "steady_sec/pages")
             if a and b:
+                have.add("slots")
                 f.write("%s %g %g %g %g\n" % (n, a[0] * 1e9, a[1] * 1e9,
                                               b[0] * 1e9, b[1] * 1e9))
     # Parallel scaling: pages per second against threads.
@@ -245,6 +247,8 @@ def plots(out, runs, rows, mib):
                     x = m("parallel", mem, "%s-%s" % (who, n), "sec")
                     npages = mib * 256.0
                     cols.append("%g" % (npages / x[0] / 1e6) if x else "NaN")
+                    if x:
+                        have.add("parallel")
             f.write("%s %s\n" % (n, " ".join(cols)))
     # Ratios against targets.
     with open(os.path.join(out, "ratios.dat"), "w") as f:
@@ -258,10 +262,14 @@ def plots(out, runs, rows, mib):
             f.write('%d "%s %s" %g %g\n' % (i, r["case"], r["mem"],
                                            r["ratio_median"], tgt))
             i += 1
-    script = """
+            have.add("ratios")
+    # One plot per data file with points (a run of some CASES has fewer).
+    head = """
 set terminal pngcairo size 900,560 noenhanced
 set grid
 set key top left
+"""
+    slots = """
 set output '{o}/slots.png'
 set title 's2mmu: memory slot scaling (4 KiB pages, slot-hopping access order)'
 set logscale x 2
@@ -272,6 +280,8 @@ plot '{o}/slots.dat' u 1:2 w lp lw 2 t 'fault (read TOUCH)', \\
      '' u 1:4 w lp lw 2 t 're-touch (TLB miss walk)', \\
      '' u 1:5 w l dt 2 t 're-touch min'
 unset logscale x
+"""
+    parallel = """
 set output '{o}/parallel.png'
 set title 'parallel faults: s2mmu vCPU threads vs host threads populating'
 set xlabel 'threads'
@@ -282,6 +292,8 @@ plot '{o}/parallel.dat' u 1:2 w lp lw 2 t 's2mmu 4k', \\
      '' u 1:3 w lp lw 2 t 's2mmu thp', \\
      '' u 1:4 w lp lw 2 t 'host 4k (populate)', \\
      '' u 1:5 w lp lw 2 t 'host thp (populate)'
+"""
+    ratios = """
 set output '{o}/ratios.png'
 set title 'ratios (median) against targets'
 unset xlabel
@@ -295,7 +307,14 @@ set ylabel 'ratio'
 set logscale y
 plot '{o}/ratios.dat' u 1:3:xtic(2) w boxes t 'measured', \\
      '' u 1:4 w p pt 7 ps 1.5 t 'target'
-""".format(o=out)
+"""
+    script = head
+    for name, part in (("slots", slots), ("parallel", parallel),
+                       ("ratios", ratios)):
+        if name in have:
+            script += part.format(o=out)
+    if not have:
+        return
     with open(os.path.join(out, "plots.gp"), "w") as f:
         f.write(script)
     r = subprocess.run(["gnuplot", os.path.join(out, "plots.gp")],
