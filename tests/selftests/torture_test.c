@@ -112,6 +112,8 @@ struct torture {
 	pthread_mutex_t ro_lock;
 	struct ro_window ro[RO_HIST];
 	unsigned int ro_next;
+	__u64 ro_aim;		/* open read-only range: lo << 32 | n, or 0 */
+	long ro_write_faults;	/* guest write faults, all vCPUs */
 	struct page_hist pages[NPAGES];
 	__u64 seed;
 	long ops[NR_MOPS], ops_failed[NR_MOPS], ops_skipped[NR_MOPS];
@@ -442,6 +444,7 @@ static void guest_write(struct vcpu_thread *v, unsigned long p)
 	    v->run->memory_fault.flags == (S2MMU_MEMORY_FAULT_NOT_MAPPED |
 					   S2MMU_MEMORY_FAULT_WRITE)) {
 		v->st.write_faults++;
+		__atomic_add_fetch(&t->ro_write_faults, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	if (!landed) {
@@ -474,6 +477,14 @@ static void *vcpu_main(void *arg)
 	unsigned long p;
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
+		__u64 aim = __atomic_load_n(&t->ro_aim, __ATOMIC_RELAXED);
+
+		/* Half the time, write where a read-only phase is open. */
+		if (aim && s2mmu_rand_below(&v->rng, 2)) {
+			guest_write(v, (aim >> 32) +
+				    s2mmu_rand_below(&v->rng, aim & 0xffffffff));
+			continue;
+		}
 		p = s2mmu_rand_below(&v->rng, NPAGES);
 		if (s2mmu_rand_below(&v->rng, 10) < 7)
 			guest_read(v, p);
@@ -601,6 +612,8 @@ static int do_mprotect(struct torture *t, unsigned long p, unsigned long n)
 {
 	struct ro_window *w;
 	unsigned int slot;
+	long long t0;
+	long faults;
 	__u64 from;
 
 	if (mprotect(t->mem + p * PG, n * PG, PROT_READ))
@@ -614,7 +627,20 @@ static int do_mprotect(struct torture *t, unsigned long p, unsigned long n)
 	w->from = from;
 	w->to = SEQ_INF;
 	pthread_mutex_unlock(&t->ro_lock);
+	/*
+	 * Let the vCPUs aim writes at the range, and keep it read-only
+	 * until one of them faulted (at most 50 ms): on a slow kernel
+	 * random writes seldom hit a short phase, and the storm must see
+	 * write faults.
+	 */
+	faults = __atomic_load_n(&t->ro_write_faults, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->ro_aim, (__u64)p << 32 | n, __ATOMIC_RELAXED);
 	usleep(500 + s2mmu_rand_below(&t->seed, 2000));
+	t0 = s2mmu_now_ms();
+	while (__atomic_load_n(&t->ro_write_faults, __ATOMIC_RELAXED) ==
+	       faults && s2mmu_now_ms() - t0 < 50)
+		usleep(200);
+	__atomic_store_n(&t->ro_aim, 0, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&t->ro_lock);
 	w->to = seq_next(t);
 	pthread_mutex_unlock(&t->ro_lock);
