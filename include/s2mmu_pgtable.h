@@ -195,6 +195,9 @@ void s2mmu_table_cache_free(struct s2mmu_table_cache *cache);
  *              while @flush is set.
  * @flush_arg: argument of @flush_tlbs.
  * @nr_yields: out: how many times the operation yielded.
+ * @nr_zapped: out: entries a zap removed (leaves and whole tables), so a
+ *             caller can tell what it removed apart from a flush it
+ *             already had pending.
  */
 struct s2mmu_pt_op {
 	struct s2mmu_table_cache *cache;
@@ -206,6 +209,7 @@ struct s2mmu_pt_op {
 	void (*flush_tlbs)(void *arg);
 	void *flush_arg;
 	unsigned long nr_yields;
+	unsigned long nr_zapped;
 };
 
 /* Visits a walker makes, and walker flags. */

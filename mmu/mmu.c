@@ -220,7 +220,7 @@ bool s2mmu_mmu_zap_gfn_range_locked(struct s2mmu_vm *vm, u64 start, u64 end,
 	if (!s2mmu_gfn_range_to_gpa(vm, start, end, &gs, &ge))
 		return flush;
 	s2mmu_pgtable_zap(&vm->pgt, gs, ge, S2MMU_ZAP_LEAVES, &op);
-	if ((op.flush && !flush) || op.nr_yields)
+	if (op.nr_zapped)
 		atomic64_inc(&vm->stat.zaps);
 	return op.flush;
 }
@@ -253,10 +253,10 @@ void s2mmu_mmu_zap_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end)
 	write_lock(&vm->mmu_lock);
 	s2mmu_pgtable_zap(&vm->pgt, gs, ge, S2MMU_ZAP_TABLES, &op);
 	write_unlock(&vm->mmu_lock);
-	if (op.flush || op.nr_yields) {
+	if (op.nr_zapped)
 		atomic64_inc(&vm->stat.zaps);
+	if (op.flush || op.nr_yields)
 		s2mmu_flush_remote_tlbs(vm);
-	}
 }
 
 /**

@@ -454,7 +454,6 @@ int s2mmu_pgtable_collapse(struct s2mmu_pgtable *pgt, u64 gpa,
 	return ret;
 }
 
-/* Zap the entry the iterator stands on; -EAGAIN if it is frozen. */
 /* Zap the leaf the iterator stands on; false if it changed meanwhile. */
 static bool pt_zap_leaf(struct s2mmu_pt_iter *it, struct s2mmu_pt_op *op)
 {
@@ -468,6 +467,7 @@ static bool pt_zap_leaf(struct s2mmu_pt_iter *it, struct s2mmu_pt_op *op)
 	}
 	it->old = 0;
 	op->flush = true;
+	op->nr_zapped++;
 	return true;
 }
 
@@ -496,6 +496,7 @@ static int pt_zap_entry(struct s2mmu_pt_iter *it, unsigned int mode,
 		} else if (!pt_replace_table(pgt, it->ptep, old, it->level, 0,
 					     op)) {
 			it->old = 0;
+			op->nr_zapped++;
 			return 0;
 		}
 		it->old = READ_ONCE(*it->ptep);
@@ -514,7 +515,7 @@ static int pt_zap_entry(struct s2mmu_pt_iter *it, unsigned int mode,
  * @op: lock mode and yielding: with @op->may_yield the loop may drop the
  *      lock to reschedule, only after forward progress and only with no
  *      flush pending (see s2mmu_pt_iter_cond_resched()).  @op->flush is
- *      set when anything was removed.
+ *      set when anything was removed, and @op->nr_zapped counts it.
  *
  * Context: takes rcu_read_lock() itself.  With @op->may_yield the caller
  * holds @op->mmu_lock and nothing else (not rcu_read_lock() either): a

@@ -281,6 +281,7 @@ static void invalidate_yield_test(struct kunit *test)
 {
 	struct s2mmu_vm *vm = invalidate_vm(test);
 	long flushes;
+	s64 zaps;
 	bool flush;
 	u64 i;
 
@@ -316,6 +317,7 @@ static void invalidate_yield_test(struct kunit *test)
 	 * must flush first.
 	 */
 	s2mmu_kunit_map(test, vm, 0x10f);
+	zaps = atomic64_read(&vm->stat.zaps);
 	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes);
 	flush = inv_start_yield(vm, H, H + 80 * P, S2MMU_ZAP_FORCE_YIELD);
 	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes) - flushes;
@@ -323,6 +325,8 @@ static void invalidate_yield_test(struct kunit *test)
 	/* Done on the way, and nothing zapped since: none left pending. */
 	KUNIT_EXPECT_FALSE(test, flush);
 	KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, 0x10f));
+	/* One slot's zap removed something; the yielding others did not. */
+	KUNIT_EXPECT_EQ(test, atomic64_read(&vm->stat.zaps) - zaps, 1);
 	inv_end(vm);
 }
 

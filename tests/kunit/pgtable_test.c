@@ -708,21 +708,25 @@ static void pt_zap_yield_test(struct kunit *test)
 						S2MMU_ZAP_LEAVES, &op), 0);
 	write_unlock(&lock);
 	KUNIT_EXPECT_EQ(test, op.nr_yields, 0);
+	KUNIT_EXPECT_EQ(test, op.nr_zapped, 4 * 512);
 
 	/* The zap's own flush blocks yields without a flush callback. */
 	op.flush = false;
+	op.nr_zapped = 0;
 	write_lock(&lock);
 	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_zap(&env->pgt, size / 2,
 						3 * size / 4,
 						S2MMU_ZAP_LEAVES, &op), 0);
 	write_unlock(&lock);
 	KUNIT_EXPECT_EQ(test, op.nr_yields, 0);
+	KUNIT_EXPECT_EQ(test, op.nr_zapped, 2 * 512);
 	KUNIT_EXPECT_TRUE(test, op.flush);
 
 	/* With a callback: flush, then yield, after each entry. */
 	KUNIT_ASSERT_EQ(test, pt_map(test, env, 0, 0, size, 0, PROT_RW), 0);
 	op.flush = false;
 	op.flush_tlbs = pt_count_flush;
+	op.nr_zapped = 0;
 	pt_flushes = 0;
 	read_lock(&lock);
 	op.shared = true;
@@ -732,16 +736,20 @@ static void pt_zap_yield_test(struct kunit *test)
 	/* once per entry after the first: only forward progress counts */
 	KUNIT_EXPECT_EQ(test, op.nr_yields, 8 * 512 - 1);
 	KUNIT_EXPECT_EQ(test, pt_flushes, op.nr_yields);
+	KUNIT_EXPECT_EQ(test, op.nr_zapped, 8 * 512);
 	KUNIT_EXPECT_EQ(test, pt_nr(env, 0), 8);
 
 	/* Whole tables: one yield per level 1 entry after the first. */
 	op.nr_yields = 0;
+	op.nr_zapped = 0;
 	op.shared = false;
 	write_lock(&lock);
 	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_zap(&env->pgt, 0, size,
 						S2MMU_ZAP_TABLES, &op), 0);
 	write_unlock(&lock);
 	KUNIT_EXPECT_EQ(test, op.nr_yields, 7);
+	/* the 8 emptied leaf tables, each removed whole */
+	KUNIT_EXPECT_EQ(test, op.nr_zapped, 8);
 	KUNIT_EXPECT_EQ(test, pt_nr(env, 0), 0);
 	pt_expect_unmapped(test, env, 0);
 	pt_expect_unmapped(test, env, size - 1);
