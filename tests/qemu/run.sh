@@ -73,7 +73,7 @@ make_initramfs() {
 	cp "$busybox" "$root/bin/busybox"
 	cp "$S2MMU_TOP/tests/qemu/init" "$root/init"
 	chmod 755 "$root/init"
-	cp "$S2MMU_BUILD/$target/module/s2mmu.ko" "$root/lib/modules/"
+	cp "$S2MMU_BUILD/$target/$flavour/s2mmu.ko" "$root/lib/modules/"
 	cp -r "$S2MMU_BUILD/$target/user/tests" "$S2MMU_BUILD/$target/user/tools" "$root/"
 	[ "$mode" != mirror ] || mirror_initramfs "$target" "$root"
 	(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$img"
@@ -115,7 +115,15 @@ boot() {
 failed=0
 for target in $targets; do
 	s2_log "$target: building module and userspace"
-	bash "$S2MMU_TOP/scripts/build-module.sh" "$target" 2>/dev/null
+	# The selftests load the test flavour (its test_* knobs inject
+	# delays and faults); the demo and mirror-all what users install.
+	flavour=module
+	if [ "$mode" = test ]; then
+		flavour=module-prove
+		bash "$S2MMU_TOP/scripts/build-module.sh" --prove "$target" 2>/dev/null
+	else
+		bash "$S2MMU_TOP/scripts/build-module.sh" "$target" 2>/dev/null
+	fi
 	build_user "$target" "$S2MMU_BUILD/$target/user"
 	initrd=$S2MMU_BUILD/$target/initramfs.cpio.gz
 	make_initramfs "$target" "$S2MMU_BUILD/$target/initramfs" "$initrd"
