@@ -68,6 +68,25 @@ struct s2mmu_memslot {
 	unsigned long hva_subtree_last;
 };
 
+/*
+ * Internal slot flag, beside the S2MMU_MEM_* ones: the stand-in a slot
+ * being moved leaves in the gfn tree.  A fault that finds it retries
+ * outside its SRCU section instead of exiting to userspace as MMIO.
+ */
+#define S2MMU_SLOT_INVALID	BIT(31)
+
+/**
+ * struct s2mmu_slot_cache - one reader's last memory slot.
+ * @slot: the slot, valid while @gen == vm->slots_gen.
+ * @gen: the memory slot generation @slot was looked up at.
+ *
+ * Owned by one thread (a vCPU's, under its mutex).
+ */
+struct s2mmu_slot_cache {
+	struct s2mmu_memslot *slot;
+	unsigned long gen;
+};
+
 /**
  * struct s2mmu_vm_stat - VM-wide event counts (atomic: updated from vCPUs
  * and notifier callbacks concurrently).
@@ -113,8 +132,10 @@ struct s2mmu_vcpu;
  * @mn_lock: spinlock protecting @mn_active and changes of @hva_tree.
  * @mn_active: notifier callbacks currently reading @hva_tree.
  * @mn_wait: memslot writers wait here for @mn_active to drop to zero.
- * @slots_gen: bumped (under @slots_lock) whenever a slot is published or
- *             withdrawn; vCPU slot caches compare it.
+ * @slots_gen: bumped (under @slots_lock, with release) whenever the gfn
+ *             tree changes, and again after the grace period of a
+ *             withdrawal; slot caches load it with acquire and compare
+ *             it (see s2mmu_gfn_to_memslot_cached()).
  * @nr_slots: number of slots, under @slots_lock (read locklessly for
  *            S2MMU_GET_VM_INFO).
  *
@@ -132,6 +153,13 @@ struct s2mmu_vcpu;
  * @mmu_invalidate_range_end: first gfn past it.
  * @mm_released: set under @mmu_lock (write) by ->release when the owning
  *               mm is torn down; no entry is installed afterwards.
+ * @tlb_flush_pending: zappers between removing entries (under @mmu_lock)
+ *                     and the end of the TLB flush that makes the removal
+ *                     final (after dropping it).  Incremented under
+ *                     @mmu_lock, decremented (release) once the flush is
+ *                     done.  A zapper that finds it non-zero under
+ *                     @mmu_lock flushes too before it returns, even when it
+ *                     removed nothing itself: see s2mmu_mmu_flush_claim().
  * @stat: event counts.
  */
 struct s2mmu_vm {
@@ -163,6 +191,7 @@ struct s2mmu_vm {
 	u64 mmu_invalidate_range_start;
 	u64 mmu_invalidate_range_end;
 	bool mm_released;
+	atomic_t tlb_flush_pending;
 
 	struct s2mmu_vm_stat stat;
 };
@@ -210,8 +239,7 @@ struct s2mmu_tlb_entry {
  *       only by the vCPU task in guest mode.
  * @tlb_huge: its entries for 2 MiB and 1 GiB leaves, direct-mapped by the
  *            leaf's number (gfn >> order); same rule.
- * @slot: last memslot used, valid while @slot_gen == vm->slots_gen.
- * @slot_gen: memslot generation @slot was looked up at.
+ * @slot_cache: last memslot used.
  * @cache: table pages for the fault path, filled before mmu_lock.
  * @stat: event counts, touched only by the vCPU task (under @mutex).
  */
@@ -225,8 +253,7 @@ struct s2mmu_vcpu {
 	void *bounce;
 	struct s2mmu_tlb_entry tlb[S2MMU_TLB_ENTRIES];
 	struct s2mmu_tlb_entry tlb_huge[S2MMU_TLB_HUGE_ENTRIES];
-	struct s2mmu_memslot *slot;
-	unsigned long slot_gen;
+	struct s2mmu_slot_cache slot_cache;
 	struct s2mmu_table_cache cache;
 	struct {
 		u64 faults;
@@ -277,8 +304,13 @@ int s2mmu_memslot_check(const struct s2mmu_memory_region *mem, u64 max_gpa);
 int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 			    const struct s2mmu_memory_region *mem);
 struct s2mmu_memslot *s2mmu_gfn_to_memslot(struct s2mmu_vm *vm, u64 gfn);
+struct s2mmu_memslot *s2mmu_gfn_to_memslot_cached(struct s2mmu_vm *vm,
+						  struct s2mmu_slot_cache *c,
+						  u64 gfn);
 void s2mmu_mn_reader_begin(struct s2mmu_vm *vm);
 void s2mmu_mn_reader_end(struct s2mmu_vm *vm);
+bool s2mmu_hva_range_in_slots(struct s2mmu_vm *vm, unsigned long start,
+			      unsigned long end);
 int s2mmu_for_each_hva_slot(struct s2mmu_vm *vm, unsigned long start,
 			    unsigned long end,
 			    int (*fn)(struct s2mmu_vm *vm,
@@ -291,8 +323,6 @@ int s2mmu_vcpu_create(struct s2mmu_vm *vm, unsigned long id);
 void s2mmu_vcpus_destroy(struct s2mmu_vm *vm);
 void s2mmu_flush_remote_tlbs(struct s2mmu_vm *vm);
 int s2mmu_access_check(const struct s2mmu_access *a);
-struct s2mmu_memslot *s2mmu_vcpu_gfn_to_memslot(struct s2mmu_vcpu *vcpu,
-						u64 gfn);
 
 /* mmu/fault.c */
 void s2mmu_host_walk(struct mm_struct *mm, unsigned long hva,
@@ -322,6 +352,8 @@ enum s2mmu_zap_yield {
 bool s2mmu_mmu_zap_gfn_range_locked(struct s2mmu_vm *vm, u64 start, u64 end,
 				    enum s2mmu_zap_yield yield, bool flush);
 void s2mmu_mmu_zap_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end);
+bool s2mmu_mmu_flush_claim(struct s2mmu_vm *vm, bool flush);
+void s2mmu_mmu_flush_finish(struct s2mmu_vm *vm);
 int s2mmu_mmu_age_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end,
 			    bool clear);
 int s2mmu_mmu_translate(struct s2mmu_vm *vm, struct s2mmu_translation *t);
@@ -332,8 +364,15 @@ bool s2mmu_mmu_invalidate_hva_range(struct s2mmu_vm *vm, unsigned long start,
 				    unsigned long end,
 				    enum s2mmu_zap_yield yield);
 void s2mmu_mmu_invalidate_end(struct s2mmu_vm *vm);
+bool s2mmu_invalidate_range_start(struct s2mmu_vm *vm, unsigned long start,
+				  unsigned long end, enum s2mmu_zap_yield yield,
+				  bool zap);
+void s2mmu_invalidate_range_end(struct s2mmu_vm *vm, unsigned long start,
+				unsigned long end);
 bool s2mmu_mmu_invalidate_retry(struct s2mmu_vm *vm, u64 gfn,
 				unsigned long seq);
+bool s2mmu_mmu_invalidate_retry_unsafe(struct s2mmu_vm *vm, u64 gfn,
+				       unsigned long seq);
 
 /* notifier/notifier.c */
 int s2mmu_notifier_register(struct s2mmu_vm *vm);

@@ -178,12 +178,14 @@ void s2mmu_table_cache_free(struct s2mmu_table_cache *cache);
 /**
  * struct s2mmu_pt_op - how the caller runs an operation, and what it needs.
  * @cache: table pages for operations that link tables (map, split).
- * @mmu_lock: the lock the caller holds, for yielding; NULL never yields.
+ * @mmu_lock: the lock the caller holds, for yielding; NULL: none (a
+ *            yield then only leaves RCU to reschedule).
  * @shared: @mmu_lock is held for read (or only rcu_read_lock() is held):
  *          other threads may change entries concurrently.  Exclusive
  *          (write) holders still change entries atomically, because
  *          lockless walkers set Accessed/Dirty bits.
- * @may_yield: zap loops may drop @mmu_lock (and RCU) to reschedule.
+ * @may_yield: zap loops may drop @mmu_lock (and RCU) to reschedule; the
+ *             caller may sleep.
  * @force_yield: for tests: yield at every opportunity, as if a reschedule
  *               were always due.
  * @flush: in: the caller already has a TLB flush pending; out: set when
@@ -198,6 +200,9 @@ void s2mmu_table_cache_free(struct s2mmu_table_cache *cache);
  * @nr_zapped: out: entries a zap removed (leaves and whole tables), so a
  *             caller can tell what it removed apart from a flush it
  *             already had pending.
+ * @max_step: out: the most entries one step of a zap tore down (a leaf
+ *            counts 1, an unlinked table the entries of every table page
+ *            it took along); a zap keeps it at most 512.
  */
 struct s2mmu_pt_op {
 	struct s2mmu_table_cache *cache;
@@ -210,6 +215,7 @@ struct s2mmu_pt_op {
 	void *flush_arg;
 	unsigned long nr_yields;
 	unsigned long nr_zapped;
+	unsigned long max_step;
 };
 
 /* Visits a walker makes, and walker flags. */

@@ -144,9 +144,11 @@ static int s2mmu_hva_to_page(unsigned long hva, bool write, bool may_write,
  *
  * Context: process context of the VM's mm, inside vm->srcu; sleeps.
  * Return: 0 once a leaf allowing @access maps @gfn (retry the access);
- * -ENOENT when @gfn is in no slot; -EROFS for a write to a read-only
- * slot; -EFAULT when the host memory cannot be mapped; -EHWPOISON;
- * -EINTR when a signal is pending; -ENOMEM.
+ * -ENOENT when @gfn is in no slot; -EAGAIN while its slot is being moved
+ * (the caller leaves vm->srcu, so the move can finish, and retries);
+ * -EROFS for a write to a read-only slot; -EFAULT when the host memory
+ * cannot be mapped; -EHWPOISON; -EINTR when a signal is pending; -ENOMEM;
+ * -EOVERFLOW for a host frame the stage-2 format cannot address.
  */
 int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
 		  int *level)
@@ -160,9 +162,12 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
 	int ret, lvl;
 	u64 pfn;
 
-	slot = s2mmu_vcpu_gfn_to_memslot(vcpu, gfn);
+	slot = s2mmu_gfn_to_memslot_cached(vm, &vcpu->slot_cache, gfn);
 	if (!slot)
 		return -ENOENT;
+	/* A slot being moved: wait for the move, outside vm->srcu. */
+	if (slot->flags & S2MMU_SLOT_INVALID)
+		return -EAGAIN;
 	if ((access & S2MMU_ACCESS_W) && (slot->flags & S2MMU_MEM_READONLY))
 		return -EROFS;
 	hva = slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
@@ -177,6 +182,16 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
 		seq = READ_ONCE(vm->mmu_invalidate_seq);
 		/* The sequence is read before the page; pairs with mmu_lock. */
 		smp_rmb();
+		/*
+		 * While an invalidation covers the frame, a page looked up
+		 * now would be thrown away under mmu_lock: wait it out
+		 * without GUP.
+		 */
+		if (s2mmu_mmu_invalidate_retry_unsafe(vm, gfn, seq)) {
+			vcpu->stat.fault_retries++;
+			cond_resched();
+			continue;
+		}
 		ret = s2mmu_hva_to_page(hva, access & S2MMU_ACCESS_W,
 					!(slot->flags & S2MMU_MEM_READONLY),
 					&page, &writable);
@@ -199,9 +214,11 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
 			ret = s2mmu_mmu_install(vm, &vcpu->cache, gfn, pfn, lvl,
 						writable, &flush);
 		}
+		/* A collapse removed small leaves: claimed as a zap's flush. */
+		flush = flush && s2mmu_mmu_flush_claim(vm, true);
 		read_unlock(&vm->mmu_lock);
 		if (flush)
-			s2mmu_flush_remote_tlbs(vm);
+			s2mmu_mmu_flush_finish(vm);
 
 		/* The guest may write through a writable entry at any time. */
 		if (!ret && writable)
@@ -263,6 +280,11 @@ long s2mmu_pre_fault(struct s2mmu_vcpu *vcpu, u64 *gpa, u64 *size)
 		idx = srcu_read_lock(&vm->srcu);
 		ret = s2mmu_map_gfn(vcpu, gfn, S2MMU_ACCESS_R, &level);
 		srcu_read_unlock(&vm->srcu, idx);
+		if (ret == -EAGAIN) {
+			/* Its slot is being moved: let the move finish. */
+			cond_resched();
+			continue;
+		}
 		if (ret)
 			break;
 		/* Skip what the installed leaf covers. */

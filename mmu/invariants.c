@@ -68,19 +68,50 @@ static void s2mmu_check_leaf(struct s2mmu_check *c, u64 gpa, u64 pte,
 		c->res->bad_huge++;
 }
 
-static int s2mmu_check_visit(struct s2mmu_walk_ctx *ctx)
+/*
+ * Count the tables per level of the entries they hold, the root included.
+ * A walk that does not descend into 4 KiB tables: one step per entry of a
+ * table above the last level, so it stays short under mmu_lock even for a
+ * large tree (512 steps per GiB of 4 KiB mappings).
+ */
+static void s2mmu_count_tables(struct s2mmu_check *c)
 {
-	struct s2mmu_check *c = ctx->arg;
-	const struct s2mmu_pgtable_ops *ops = ctx->pgt->ops;
+	struct s2mmu_pgtable *pgt = &c->vm->pgt;
+	struct s2mmu_pt_iter it;
 
-	if (ctx->visit == S2MMU_WALK_TABLE_PRE) {
-		/* The table below this entry holds entries of level - 1. */
-		c->tables[ctx->level - 1]++;
-		return 0;
+	rcu_read_lock();
+	for (s2mmu_pt_iter_start(&it, pgt, 0, s2mmu_vm_config_max_gpa(&c->vm->cfg),
+				 1); it.valid; s2mmu_pt_iter_next(&it))
+		if (pgt->ops->is_table(it.old, it.level))
+			c->tables[it.level - 1]++;
+	rcu_read_unlock();
+	c->tables[pgt->levels - 1]++;
+}
+
+/*
+ * Check every leaf, yielding mmu_lock (write) as a zap does: each leaf is
+ * checked with the lock held, which is what makes the check exact, and
+ * the walk resumes where it stood.
+ */
+static void s2mmu_check_leaves(struct s2mmu_check *c)
+	__must_hold(&c->vm->mmu_lock)
+{
+	struct s2mmu_pgtable *pgt = &c->vm->pgt;
+	struct s2mmu_pt_op op = {
+		.mmu_lock	= &c->vm->mmu_lock,
+		.may_yield	= true,
+	};
+	struct s2mmu_pt_iter it;
+
+	rcu_read_lock();
+	for (s2mmu_pt_iter_start(&it, pgt, 0, s2mmu_vm_config_max_gpa(&c->vm->cfg),
+				 0); it.valid; s2mmu_pt_iter_next(&it)) {
+		if (s2mmu_pt_iter_cond_resched(&it, &op))
+			continue;
+		if (pgt->ops->is_leaf(it.old, it.level))
+			s2mmu_check_leaf(c, it.addr, it.old, it.level);
 	}
-	if (ops->is_leaf(ctx->old, ctx->level))
-		s2mmu_check_leaf(c, ctx->addr, ctx->old, ctx->level);
-	return 0;
+	rcu_read_unlock();
 }
 
 /*
@@ -116,12 +147,19 @@ static bool s2mmu_tlb_entry_backed(struct s2mmu_pgtable *pgt,
 	return true;
 }
 
-/* An idle vCPU's TLB entries must all be backed by the tables. */
+/*
+ * An idle vCPU's TLB entries must all be backed by the tables.  A vCPU
+ * with a flush request, or any vCPU while a zapper or collapsing fault
+ * has a claimed flush still pending (its request may not be set yet), is
+ * about to flush: its TLB is not held against it.
+ */
 static void s2mmu_check_tlb(struct s2mmu_check *c, struct s2mmu_vcpu *vcpu)
+	__must_hold(&c->vm->mmu_lock)
 {
 	unsigned int i;
 
-	if (test_bit(S2MMU_REQ_TLB_FLUSH, &vcpu->requests))
+	if (test_bit(S2MMU_REQ_TLB_FLUSH, &vcpu->requests) ||
+	    atomic_read(&c->vm->tlb_flush_pending))
 		return;
 	for (i = 0; i < S2MMU_TLB_ENTRIES; i++)
 		if (vcpu->tlb[i].valid &&
@@ -145,35 +183,30 @@ static bool s2mmu_invariants_broken(const struct s2mmu_invariants *r)
  * @argp: user pointer to a struct s2mmu_invariants, filled in.
  *
  * Context: process context; takes vm->srcu, the mm's mmap_lock for read
- * and vm->mmu_lock for write, then each vCPU mutex in turn (trylock).
- * Sleeps.
+ * and vm->mmu_lock for write (yielding it during the leaf walk, as a zap
+ * does), then each vCPU mutex in turn (trylock).  Sleeps.
  * Return: 0 when every invariant holds, -EUCLEAN when one does not (the
  * counts say which), -EFAULT when @argp cannot be written.
  */
 int s2mmu_check_invariants(struct s2mmu_vm *vm, void __user *argp)
 {
-	struct s2mmu_walker walker = {
-		.cb	= s2mmu_check_visit,
-		.flags	= S2MMU_WALK_LEAF | S2MMU_WALK_TABLE_PRE,
-	};
 	struct s2mmu_invariants res = { };
 	struct s2mmu_check c = { .vm = vm, .res = &res };
 	unsigned int i, n;
 	int idx, ret;
 
-	walker.arg = &c;
 	idx = srcu_read_lock(&vm->srcu);
 	mmap_read_lock(vm->mm);
 	write_lock(&vm->mmu_lock);
 
-	s2mmu_pgtable_walk(&vm->pgt, 0, s2mmu_vm_config_max_gpa(&vm->cfg),
-			   &walker);
-	c.tables[vm->pgt.levels - 1]++;	/* the root */
+	/* Counted without a break, so the counts are of one instant. */
+	s2mmu_count_tables(&c);
 	for (i = 0; i < vm->pgt.levels; i++) {
 		res.tables += c.tables[i];
 		if (c.tables[i] != atomic_long_read(&vm->pgt.tables[i]))
 			res.bad_accounting++;
 	}
+	s2mmu_check_leaves(&c);
 
 	write_unlock(&vm->mmu_lock);
 	mmap_read_unlock(vm->mm);
@@ -181,8 +214,9 @@ int s2mmu_check_invariants(struct s2mmu_vm *vm, void __user *argp)
 
 	/*
 	 * One idle vCPU at a time: its mutex keeps it out of guest mode, and
-	 * mmu_lock (read) keeps zaps from changing the tables under the
-	 * check; faults of other vCPUs only add translations.
+	 * mmu_lock (write) keeps zaps and collapsing faults (which change
+	 * tables under the read lock) from changing the tables under the
+	 * check.
 	 */
 	n = smp_load_acquire(&vm->nr_vcpus);
 	for (i = 0; i < n; i++) {
@@ -192,9 +226,9 @@ int s2mmu_check_invariants(struct s2mmu_vm *vm, void __user *argp)
 			res.vcpus_skipped++;
 			continue;
 		}
-		read_lock(&vm->mmu_lock);
+		write_lock(&vm->mmu_lock);
 		s2mmu_check_tlb(&c, vcpu);
-		read_unlock(&vm->mmu_lock);
+		write_unlock(&vm->mmu_lock);
 		mutex_unlock(&vcpu->mutex);
 	}
 

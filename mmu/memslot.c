@@ -26,12 +26,19 @@
  * - A slot leaves the gfn tree first; after synchronize_srcu() no fault
  *   still uses it, its range is zapped and the vCPU TLBs flushed, and
  *   only then does it leave the hva tree and get freed.
+ * - vm->slots_gen is bumped with release after every change of the gfn
+ *   tree, and once more after a withdrawal's grace period (see
+ *   s2mmu_gfn_to_memslot_cached()).
  *
- * A move is a delete and a create with the same id; a flag change of
- * S2MMU_MEM_READONLY or of the size or host address is refused (as KVM).
+ * A move withdraws the slot leaving an invalid stand-in in its gfn range
+ * (faults on it wait), then publishes the new slot over it; a flag change
+ * of S2MMU_MEM_READONLY or of the size or host address is refused (as
+ * KVM).
  */
+#include <linux/delay.h>
 #include <linux/interval_tree_generic.h>
 #include <linux/maple_tree.h>
+#include <linux/moduleparam.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -99,6 +106,90 @@ struct s2mmu_memslot *s2mmu_gfn_to_memslot(struct s2mmu_vm *vm, u64 gfn)
 {
 	return mtree_load(&vm->gfn_tree, gfn);
 }
+
+/**
+ * s2mmu_gfn_to_memslot_cached() - s2mmu_gfn_to_memslot() through a slot
+ * cache.
+ * @vm: the VM.
+ * @c: the caller's cache of its last slot.
+ * @gfn: guest frame number.
+ *
+ * The cache is trusted only while vm->slots_gen is the generation it was
+ * filled at.  The generation is loaded with acquire before the tree, and
+ * writers bump it with release after changing the tree, so a reader that
+ * sees the new generation also sees the new tree: it cannot cache a
+ * withdrawn slot under the new generation.  Writers bump it once more
+ * after the withdrawal's grace period, which retires any entry cached
+ * meanwhile whatever the order it was filled in (see
+ * Documentation/locking.rst, "Memory slot generation").
+ *
+ * Context: inside vm->srcu.
+ * Return: the slot holding @gfn (possibly a moving slot's stand-in,
+ * flagged %S2MMU_SLOT_INVALID), or NULL.
+ */
+struct s2mmu_memslot *s2mmu_gfn_to_memslot_cached(struct s2mmu_vm *vm,
+						  struct s2mmu_slot_cache *c,
+						  u64 gfn)
+{
+	/* Pairs with the release in s2mmu_slots_gen_bump(). */
+	unsigned long gen = smp_load_acquire(&vm->slots_gen);
+	struct s2mmu_memslot *slot = c->slot;
+
+	if (slot && c->gen == gen && gfn >= slot->base_gfn &&
+	    gfn < slot->base_gfn + slot->npages)
+		return slot;
+	slot = s2mmu_gfn_to_memslot(vm, gfn);
+	if (slot) {
+		c->slot = slot;
+		c->gen = gen;
+	}
+	return slot;
+}
+
+/* Publish a change of the gfn tree to slot caches; pairs with the above. */
+static void s2mmu_slots_gen_bump(struct s2mmu_vm *vm)
+{
+	/* The tree change is visible before the new generation. */
+	smp_store_release(&vm->slots_gen, vm->slots_gen + 1);
+}
+
+#ifdef S2MMU_KUNIT
+void (*s2mmu_memslot_test_grace_hook)(struct s2mmu_vm *vm,
+				      struct s2mmu_memslot *slot);
+
+/*
+ * KUnit plays a reader here: inside the grace period of @slot's
+ * withdrawal, before synchronize_srcu().
+ */
+static void s2mmu_memslot_test_grace(struct s2mmu_vm *vm,
+				     struct s2mmu_memslot *slot)
+{
+	void (*hook)(struct s2mmu_vm *vm, struct s2mmu_memslot *slot) =
+		READ_ONCE(s2mmu_memslot_test_grace_hook);
+
+	if (hook)
+		hook(vm, slot);
+}
+#else
+static inline void s2mmu_memslot_test_grace(struct s2mmu_vm *vm,
+					    struct s2mmu_memslot *slot)
+{
+}
+#endif
+
+#ifdef S2MMU_PROVE_MMU
+/*
+ * Test flavour only: sleep this long in the middle of a slot move, while
+ * the old range is gone and the new one not yet there, so a selftest can
+ * check that vCPUs wait rather than exit (memslot_test move_no_mmio).
+ */
+static unsigned int test_memslot_move_delay_ms;
+module_param(test_memslot_move_delay_ms, uint, 0600);
+MODULE_PARM_DESC(test_memslot_move_delay_ms,
+		 "TEST ONLY: delay (ms) in the middle of a memory slot move");
+#else
+static const unsigned int test_memslot_move_delay_ms;
+#endif
 
 /**
  * s2mmu_mn_reader_begin() - count a notifier callback as a reader of the
@@ -182,6 +273,28 @@ int s2mmu_for_each_hva_slot(struct s2mmu_vm *vm, unsigned long start,
 	return ret;
 }
 
+/**
+ * s2mmu_hva_range_in_slots() - does any slot overlap a host virtual range?
+ * @vm: the VM.
+ * @start: first host virtual address.
+ * @end: first host virtual address past the range.
+ *
+ * An invalidation begins (and ends) only when one does, as KVM's: churn of
+ * unrelated host memory must not make every fault retry.  Between
+ * s2mmu_mn_reader_begin() and s2mmu_mn_reader_end() the hva tree cannot
+ * change, so the answer at an invalidation's start and at its end is the
+ * same and the two stay paired.
+ *
+ * Context: between s2mmu_mn_reader_begin() and s2mmu_mn_reader_end().
+ * Return: true when at least one slot maps part of [@start, @end).
+ */
+bool s2mmu_hva_range_in_slots(struct s2mmu_vm *vm, unsigned long start,
+			      unsigned long end)
+{
+	return start < end &&
+	       s2mmu_hva_tree_iter_first(&vm->hva_tree, start, end - 1);
+}
+
 /* Publish a new slot: hva tree first, then the gfn tree (see above). */
 static int s2mmu_memslot_publish(struct s2mmu_vm *vm,
 				 struct s2mmu_memslot *slot)
@@ -192,27 +305,50 @@ static int s2mmu_memslot_publish(struct s2mmu_vm *vm,
 	s2mmu_hva_tree_insert(slot, &vm->hva_tree);
 	spin_unlock(&vm->mn_lock);
 
-	ret = mtree_insert_range(&vm->gfn_tree, slot->base_gfn,
-				 slot->base_gfn + slot->npages - 1, slot,
-				 GFP_KERNEL_ACCOUNT);
+	/*
+	 * A store, not an insert: a move replaces its stand-in (see
+	 * s2mmu_memslot_move()) where the ranges overlap, so a gfn in both
+	 * is never without a slot.  Callers checked the range is free
+	 * otherwise.
+	 */
+	ret = mtree_store_range(&vm->gfn_tree, slot->base_gfn,
+				slot->base_gfn + slot->npages - 1, slot,
+				GFP_KERNEL_ACCOUNT);
 	if (ret) {
 		s2mmu_hva_tree_lock(vm);
 		s2mmu_hva_tree_remove(slot, &vm->hva_tree);
 		spin_unlock(&vm->mn_lock);
 		return ret;
 	}
-	WRITE_ONCE(vm->slots_gen, vm->slots_gen + 1);
+	s2mmu_slots_gen_bump(vm);
 	return 0;
 }
 
-/* Withdraw a slot: gfn tree, wait for its users, zap, then hva tree. */
+/*
+ * Take a slot's gfn range out of use: @stand_in (NULL, or a copy flagged
+ * %S2MMU_SLOT_INVALID) replaces it in the gfn tree; wait for the slot's
+ * users; zap its range and flush; take it out of the hva tree.
+ */
 static void s2mmu_memslot_withdraw(struct s2mmu_vm *vm,
-				   struct s2mmu_memslot *slot)
+				   struct s2mmu_memslot *slot,
+				   struct s2mmu_memslot *stand_in)
 {
-	mtree_erase(&vm->gfn_tree, slot->base_gfn);
-	/* vCPUs compare the generation before using a cached slot. */
-	WRITE_ONCE(vm->slots_gen, vm->slots_gen + 1);
+	/* Without memory for the stand-in, vCPUs see MMIO meanwhile. */
+	if (!stand_in ||
+	    mtree_store_range(&vm->gfn_tree, slot->base_gfn,
+			      slot->base_gfn + slot->npages - 1, stand_in,
+			      GFP_KERNEL_ACCOUNT))
+		mtree_erase(&vm->gfn_tree, slot->base_gfn);
+	/* Release: a reader seeing the new generation sees the new tree. */
+	s2mmu_slots_gen_bump(vm);
+	s2mmu_memslot_test_grace(vm, slot);
 	synchronize_srcu(&vm->srcu);
+	/*
+	 * No reader is inside a section that could have found @slot; one
+	 * that cached it under the new generation anyway (however its loads
+	 * were ordered) drops it now.
+	 */
+	s2mmu_slots_gen_bump(vm);
 
 	s2mmu_mmu_zap_gfn_range(vm, slot->base_gfn,
 				slot->base_gfn + slot->npages);
@@ -220,6 +356,54 @@ static void s2mmu_memslot_withdraw(struct s2mmu_vm *vm,
 	s2mmu_hva_tree_lock(vm);
 	s2mmu_hva_tree_remove(slot, &vm->hva_tree);
 	spin_unlock(&vm->mn_lock);
+}
+
+/* Is @gfn inside @slot? */
+static bool s2mmu_slot_has_gfn(const struct s2mmu_memslot *slot, u64 gfn)
+{
+	return gfn >= slot->base_gfn && gfn < slot->base_gfn + slot->npages;
+}
+
+/*
+ * Move @old to @new's guest range.  As KVM: the old range is first marked
+ * invalid, not emptied, so a vCPU faulting on a gfn in both ranges waits
+ * for the move instead of exiting as MMIO; @new then replaces the
+ * stand-in in one tree store where the ranges overlap, and what is left
+ * of the stand-in goes.  On error @old is put back, unless even that
+ * fails: then *@lost is set and the slot is gone.
+ */
+static int s2mmu_memslot_move(struct s2mmu_vm *vm, struct s2mmu_memslot *old,
+			      struct s2mmu_memslot *new, bool *lost)
+{
+	struct s2mmu_memslot *stand_in, *now;
+	u64 old_last = old->base_gfn + old->npages - 1;
+	unsigned int delay;
+	int ret;
+
+	stand_in = kmemdup(old, sizeof(*old), GFP_KERNEL_ACCOUNT);
+	if (stand_in)
+		stand_in->flags |= S2MMU_SLOT_INVALID;
+	s2mmu_memslot_withdraw(vm, old, stand_in);
+	delay = READ_ONCE(test_memslot_move_delay_ms);
+	if (unlikely(delay))
+		msleep(delay);
+
+	now = new;
+	ret = s2mmu_memslot_publish(vm, new);
+	if (ret) {
+		now = old;
+		*lost = s2mmu_memslot_publish(vm, old) != 0;
+	}
+	/* The stand-in's pieces outside the slot now in place. */
+	if (!s2mmu_slot_has_gfn(now, old->base_gfn) || *lost)
+		mtree_erase(&vm->gfn_tree, old->base_gfn);
+	if (!s2mmu_slot_has_gfn(now, old_last) || *lost)
+		mtree_erase(&vm->gfn_tree, old_last);
+	s2mmu_slots_gen_bump(vm);
+	/* Readers may still hold the stand-in. */
+	synchronize_srcu(&vm->srcu);
+	kfree(stand_in);
+	return ret;
 }
 
 /* Is any slot other than @self in [start, start + npages)? */
@@ -305,7 +489,7 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 		ret = -EINVAL;
 		if (!old)
 			goto out;
-		s2mmu_memslot_withdraw(vm, old);
+		s2mmu_memslot_withdraw(vm, old, NULL);
 		xa_erase(&vm->slot_ids, mem->slot);
 		WRITE_ONCE(vm->nr_slots, vm->nr_slots - 1);
 		kfree(old);
@@ -340,14 +524,22 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 		goto free;
 
 	if (old) {
-		/* A move: the old range goes first; it may overlap the new. */
-		s2mmu_memslot_withdraw(vm, old);
-		ret = s2mmu_memslot_publish(vm, new);
-		if (ret)
-			goto restore;
-		xa_store(&vm->slot_ids, mem->slot, new, GFP_KERNEL_ACCOUNT);
-		kfree(old);
-		goto out;
+		bool lost = false;
+
+		/* A move; the new range may overlap the old. */
+		ret = s2mmu_memslot_move(vm, old, new, &lost);
+		if (!ret) {
+			xa_store(&vm->slot_ids, mem->slot, new,
+				 GFP_KERNEL_ACCOUNT);
+			kfree(old);
+			goto out;
+		}
+		if (lost) {
+			xa_erase(&vm->slot_ids, mem->slot);
+			WRITE_ONCE(vm->nr_slots, vm->nr_slots - 1);
+			kfree(old);
+		}
+		goto free;
 	}
 
 	ret = xa_insert(&vm->slot_ids, mem->slot, new, GFP_KERNEL_ACCOUNT);
@@ -361,13 +553,6 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 	WRITE_ONCE(vm->nr_slots, vm->nr_slots + 1);
 	goto out;
 
-restore:
-	/* The old slot's range is still free: put it back as it was. */
-	if (s2mmu_memslot_publish(vm, old)) {
-		xa_erase(&vm->slot_ids, mem->slot);
-		WRITE_ONCE(vm->nr_slots, vm->nr_slots - 1);
-		kfree(old);
-	}
 free:
 	kfree(new);
 out:

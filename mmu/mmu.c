@@ -5,16 +5,36 @@
  *
  * - Faults install leaves with mmu_lock held for read (shared: cmpxchg,
  *   losers retry).
- * - Zaps run with mmu_lock held for write; the caller flushes the vCPU
- *   TLBs afterwards when the engine reports a flush is needed.
+ * - Zaps run with mmu_lock held for write.  A zap that removed entries
+ *   claims a flush under the lock (vm->tlb_flush_pending) and flushes the
+ *   vCPU TLBs after dropping it; any zapper that finds a claimed flush
+ *   still pending flushes as well before returning, even if it removed
+ *   nothing (see s2mmu_mmu_flush_claim()).
  * - The vCPU walker and S2MMU_TRANSLATE walk locklessly under RCU.
  * - Aging runs with mmu_lock held for read and clears Accessed with
  *   cmpxchg.
  */
+#include <linux/delay.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/rcupdate.h>
 
 #include "s2mmu.h"
+
+#ifdef S2MMU_PROVE_MMU
+/*
+ * Test flavour only: busy-wait this long between dropping mmu_lock and
+ * flushing the vCPU TLBs after a zap, so a selftest can run a second
+ * invalidation of the same page inside the window (race_test
+ * nested_zap_flush).
+ */
+static unsigned int test_flush_delay_ms;
+module_param(test_flush_delay_ms, uint, 0600);
+MODULE_PARM_DESC(test_flush_delay_ms,
+		 "TEST ONLY: delay (ms) before the TLB flush that follows a zap");
+#else
+static const unsigned int test_flush_delay_ms;
+#endif
 
 /**
  * s2mmu_mmu_init() - create the VM's stage-2 table in its format.
@@ -116,6 +136,24 @@ int s2mmu_mmu_walk(struct s2mmu_vm *vm, u64 gpa, unsigned int access,
 	return 0;
 }
 
+#ifdef S2MMU_KUNIT
+void (*s2mmu_mmu_test_collapse_hook)(struct s2mmu_vm *vm);
+
+/* KUnit plays a racing vCPU here, between a collapse and the map. */
+static void s2mmu_mmu_test_collapse_window(struct s2mmu_vm *vm)
+{
+	void (*hook)(struct s2mmu_vm *vm) =
+		READ_ONCE(s2mmu_mmu_test_collapse_hook);
+
+	if (hook)
+		hook(vm);
+}
+#else
+static inline void s2mmu_mmu_test_collapse_window(struct s2mmu_vm *vm)
+{
+}
+#endif
+
 /* Does the leaf mapping @gpa already give @pa with at least @prot? */
 static bool s2mmu_mmu_leaf_covers(struct s2mmu_vm *vm, u64 gpa, u64 pa,
 				  unsigned int level, u32 prot)
@@ -146,7 +184,8 @@ static bool s2mmu_mmu_leaf_covers(struct s2mmu_vm *vm, u64 gpa, u64 pa,
  *
  * Context: mmu_lock held for read.
  * Return: 0, -EAGAIN when another thread changed the entry first (the
- * fault retries), or -ENOMEM when @cache ran dry.
+ * fault retries), -ENOMEM when @cache ran dry, or -EOVERFLOW when @pfn is
+ * beyond the output address width of the VM's format.
  */
 int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 		      u64 gfn, u64 pfn, int level, bool writable, bool *flush)
@@ -168,13 +207,23 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 		prot |= S2MMU_PROT_W;
 	if (s2mmu_mmu_leaf_covers(vm, gpa, pa, level, prot))
 		return 0;
+	/* Host memory the format cannot address: no guest exit can fix it. */
+	if (pa + size > (1ULL << vm->pgt.ops->pa_bits))
+		return -EOVERFLOW;
 	ret = s2mmu_pgtable_map(&vm->pgt, gpa, pa, size, level, prot, &op);
 	if (ret == -EEXIST) {
 		/* Small leaves where a huge one goes: unlink their table. */
 		ret = s2mmu_pgtable_collapse(&vm->pgt, gpa, level, &op);
+		s2mmu_mmu_test_collapse_window(vm);
 		if (!ret)
 			ret = s2mmu_pgtable_map(&vm->pgt, gpa, pa, size, level,
 						prot, &op);
+		/*
+		 * Another vCPU linked a table there again between the
+		 * collapse and the map: a race like any other, so retry.
+		 */
+		if (ret == -EEXIST)
+			ret = -EAGAIN;
 	}
 	*flush |= op.flush;
 	return ret;
@@ -183,6 +232,61 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 static void s2mmu_mmu_flush_cb(void *arg)
 {
 	s2mmu_flush_remote_tlbs(arg);
+}
+
+/**
+ * s2mmu_mmu_flush_claim() - decide, before dropping mmu_lock, whether the
+ * caller must flush the vCPU TLBs after dropping it.
+ * @vm: the VM.
+ * @flush: the caller's own change needs a flush (it removed or narrowed a
+ *         translation a vCPU TLB may hold).
+ *
+ * A translation removed under mmu_lock is gone for good only once a TLB
+ * flush started after the removal has finished.  Flushing after the lock
+ * is dropped leaves a window in which another zapper of the same page
+ * finds nothing to zap; if it returned at once, the host would free the
+ * page while a vCPU still reaches it through its TLB.  So every flush is
+ * claimed here, under the lock, in @vm->tlb_flush_pending, and a caller
+ * that sees a claimed flush still pending claims (and does) one as well:
+ * its own flush starts after the earlier removal, so when it returns no
+ * vCPU holds that translation either.  The host mm closes the same window
+ * with mm_tlb_flush_nested().
+ *
+ * Context: mmu_lock held (read or write).
+ * Return: true when the caller must call s2mmu_mmu_flush_finish() once it
+ * has dropped mmu_lock.
+ */
+bool s2mmu_mmu_flush_claim(struct s2mmu_vm *vm, bool flush)
+	__must_hold(&vm->mmu_lock)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	if (!flush && !atomic_read(&vm->tlb_flush_pending))
+		return false;
+	atomic_inc(&vm->tlb_flush_pending);
+	return true;
+}
+
+/**
+ * s2mmu_mmu_flush_finish() - flush the vCPU TLBs for a claimed flush.
+ * @vm: the VM.
+ *
+ * Releases the claim only once the flush is done (with release ordering),
+ * so a zapper that reads @vm->tlb_flush_pending as zero under mmu_lock
+ * knows every earlier removal has been flushed.
+ *
+ * Context: after s2mmu_mmu_flush_claim() returned true, mmu_lock dropped;
+ * never sleeps.
+ */
+void s2mmu_mmu_flush_finish(struct s2mmu_vm *vm)
+{
+	unsigned int delay = READ_ONCE(test_flush_delay_ms);
+
+	if (unlikely(delay))
+		mdelay(delay);
+	s2mmu_flush_remote_tlbs(vm);
+	/* The flush is done before the claim is seen to go. */
+	smp_mb__before_atomic();
+	atomic_dec(&vm->tlb_flush_pending);
 }
 
 /**
@@ -232,8 +336,10 @@ bool s2mmu_mmu_zap_gfn_range_locked(struct s2mmu_vm *vm, u64 start, u64 end,
  * @start: first guest frame.
  * @end: first guest frame past the range.
  *
- * May yield mid-way; it flushes before yielding, so no other thread ever
- * sees an entry gone whose translation a vCPU TLB could still hold.
+ * May yield mid-way; it flushes before yielding, and after dropping
+ * mmu_lock at the end it flushes whatever it or another zapper left
+ * pending, so it returns only once no vCPU TLB holds a translation of the
+ * range.
  *
  * Context: process context; takes mmu_lock for write; sleeps.
  */
@@ -249,14 +355,17 @@ void s2mmu_mmu_zap_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end)
 
 	if (!s2mmu_gfn_range_to_gpa(vm, start, end, &gs, &ge))
 		return;
+	bool flush;
+
 	/* The engine takes RCU itself and drops it when it yields. */
 	write_lock(&vm->mmu_lock);
 	s2mmu_pgtable_zap(&vm->pgt, gs, ge, S2MMU_ZAP_TABLES, &op);
+	flush = s2mmu_mmu_flush_claim(vm, op.flush);
 	write_unlock(&vm->mmu_lock);
 	if (op.nr_zapped)
 		atomic64_inc(&vm->stat.zaps);
-	if (op.flush || op.nr_yields)
-		s2mmu_flush_remote_tlbs(vm);
+	if (flush)
+		s2mmu_mmu_flush_finish(vm);
 }
 
 /**

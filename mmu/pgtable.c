@@ -137,40 +137,73 @@ static void pt_free_table_rcu(struct s2mmu_pgtable *pgt, u64 *table)
  * Tear down a table (holding @level entries) already unlinked from the
  * tree: freeze every entry, so an installer still looking at the table
  * fails its cmpxchg, tear down the tables below, and free the page after
- * a grace period.
+ * a grace period.  Returns the entries frozen, those of the tables below
+ * included.  Zaps unlink only tables with no table below (see
+ * pt_zap_entry()), so for them that is one table page: 512 entries.
  */
-static void pt_free_unlinked(struct s2mmu_pgtable *pgt, u64 *table,
-			     unsigned int level)
+static unsigned long pt_free_unlinked(struct s2mmu_pgtable *pgt, u64 *table,
+				      unsigned int level)
 {
 	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	unsigned long n = S2MMU_PT_ENTRIES;
 	unsigned int i;
 
 	for (i = 0; i < S2MMU_PT_ENTRIES; i++) {
 		u64 old = xchg(&table[i], ops->frozen_pte);
 
 		if (ops->is_table(old, level))
-			pt_free_unlinked(pgt, pt_table_va(pgt, old), level - 1);
+			n += pt_free_unlinked(pgt, pt_table_va(pgt, old),
+					      level - 1);
 	}
 	atomic_long_dec(&pgt->tables[level]);
 	pt_free_table_rcu(pgt, table);
+	return n;
+}
+
+/* Record one step of an operation that removed @n entries. */
+static void pt_op_step(struct s2mmu_pt_op *op, unsigned long n)
+{
+	op->nr_zapped++;
+	op->max_step = max(op->max_step, n);
 }
 
 /*
  * Replace the table entry *@ptep (which was @old, at @level) by @new and
  * tear down the table it pointed to.  The entry is frozen meanwhile.
+ * Returns the entries torn down, or -EAGAIN.
  */
-static int pt_replace_table(struct s2mmu_pgtable *pgt, u64 *ptep, u64 old,
-			    unsigned int level, u64 new,
-			    struct s2mmu_pt_op *op)
+static long pt_replace_table(struct s2mmu_pgtable *pgt, u64 *ptep, u64 old,
+			     unsigned int level, u64 new,
+			     struct s2mmu_pt_op *op)
 {
+	unsigned long n;
+
 	pt_race_window(pgt);
 	if (!pt_try_set(ptep, old, pgt->ops->frozen_pte))
 		return -EAGAIN;
-	pt_free_unlinked(pgt, pt_table_va(pgt, old), level - 1);
+	n = pt_free_unlinked(pgt, pt_table_va(pgt, old), level - 1);
 	/* Nobody else writes a frozen entry. */
 	WRITE_ONCE(*ptep, new);
 	op->flush = true;
-	return 0;
+	return n;
+}
+
+/*
+ * Does the table a table entry at @level points to hold a table itself?
+ * Then unlinking it would tear down more than one table page at once.
+ */
+static bool pt_table_has_tables(struct s2mmu_pgtable *pgt, u64 pte,
+				unsigned int level)
+{
+	const u64 *table = pt_table_va(pgt, pte);
+	unsigned int i;
+
+	if (level == 1)
+		return false;	/* it holds 4 KiB entries: never tables */
+	for (i = 0; i < S2MMU_PT_ENTRIES; i++)
+		if (pgt->ops->is_table(READ_ONCE(table[i]), level - 1))
+			return true;
+	return false;
 }
 
 /*
@@ -444,7 +477,9 @@ int s2mmu_pgtable_collapse(struct s2mmu_pgtable *pgt, u64 gpa,
 		if (!ops->is_table(old, l))
 			break;
 		if (l == level) {
-			ret = pt_replace_table(pgt, ptep, old, l, 0, op);
+			long n = pt_replace_table(pgt, ptep, old, l, 0, op);
+
+			ret = n < 0 ? n : 0;
 			break;
 		}
 		table = pt_table_va(pgt, old);
@@ -467,13 +502,19 @@ static bool pt_zap_leaf(struct s2mmu_pt_iter *it, struct s2mmu_pt_op *op)
 	}
 	it->old = 0;
 	op->flush = true;
-	op->nr_zapped++;
+	pt_op_step(op, 1);
 	return true;
 }
 
-/* Zap the entry the iterator stands on; -EAGAIN if it is frozen. */
+/*
+ * Zap the entry the iterator stands on; -EAGAIN if it is frozen.  A table
+ * wholly inside the range (S2MMU_ZAP_TABLES) is unlinked only when no
+ * table hangs below it, so one step tears down at most one table page;
+ * otherwise the iterator descends into it and *@deferred is set: the
+ * caller makes another pass, by when its tables below are gone.
+ */
 static int pt_zap_entry(struct s2mmu_pt_iter *it, unsigned int mode,
-			struct s2mmu_pt_op *op)
+			struct s2mmu_pt_op *op, bool *deferred)
 {
 	struct s2mmu_pgtable *pgt = it->pgt;
 	const struct s2mmu_pgtable_ops *ops = pgt->ops;
@@ -481,6 +522,7 @@ static int pt_zap_entry(struct s2mmu_pt_iter *it, unsigned int mode,
 
 	for (;;) {
 		u64 old = it->old;
+		long n;
 
 		if (pt_is_frozen(pgt, old))
 			return -EAGAIN;
@@ -489,14 +531,20 @@ static int pt_zap_entry(struct s2mmu_pt_iter *it, unsigned int mode,
 		if (!ops->is_table(old, it->level)) {
 			if (pt_zap_leaf(it, op))
 				return 0;
-		} else if (!(mode & S2MMU_ZAP_TABLES) || it->addr < it->start ||
-			   it->addr + size > it->end) {
-			/* Only whole tables inside the range; else descend. */
-			return 0;
-		} else if (!pt_replace_table(pgt, it->ptep, old, it->level, 0,
-					     op)) {
+			it->old = READ_ONCE(*it->ptep);
+			continue;
+		}
+		if (!(mode & S2MMU_ZAP_TABLES) || it->addr < it->start ||
+		    it->addr + size > it->end)
+			return 0;	/* only whole tables inside the range */
+		if (pt_table_has_tables(pgt, old, it->level)) {
+			*deferred = true;
+			return 0;	/* descend: its tables go first */
+		}
+		n = pt_replace_table(pgt, it->ptep, old, it->level, 0, op);
+		if (n >= 0) {
 			it->old = 0;
-			op->nr_zapped++;
+			pt_op_step(op, n);
 			return 0;
 		}
 		it->old = READ_ONCE(*it->ptep);
@@ -517,6 +565,12 @@ static int pt_zap_entry(struct s2mmu_pt_iter *it, unsigned int mode,
  *      flush pending (see s2mmu_pt_iter_cond_resched()).  @op->flush is
  *      set when anything was removed, and @op->nr_zapped counts it.
  *
+ * Every step removes at most one table page's worth of entries (512): a
+ * leaf, or a table with no table below it.  Tables of tables are removed
+ * in later passes, bottom-up (at most one pass per level), so neither a
+ * huge tree nor a huge range holds the lock or RCU for long between two
+ * chances to yield.
+ *
  * Context: takes rcu_read_lock() itself.  With @op->may_yield the caller
  * holds @op->mmu_lock and nothing else (not rcu_read_lock() either): a
  * yield drops both and may sleep.
@@ -526,7 +580,9 @@ static int pt_zap_entry(struct s2mmu_pt_iter *it, unsigned int mode,
 int s2mmu_pgtable_zap(struct s2mmu_pgtable *pgt, u64 start, u64 end,
 		      unsigned int mode, struct s2mmu_pt_op *op)
 {
+	unsigned int passes = 0;
 	struct s2mmu_pt_iter it;
+	bool deferred;
 	int ret = 0;
 
 	start = round_down(start, 1ULL << S2MMU_PT_PAGE_SHIFT);
@@ -535,14 +591,17 @@ int s2mmu_pgtable_zap(struct s2mmu_pgtable *pgt, u64 start, u64 end,
 		return -EINVAL;
 
 	rcu_read_lock();
-	for (s2mmu_pt_iter_start(&it, pgt, start, end, 0); it.valid;
-	     s2mmu_pt_iter_next(&it)) {
-		if (s2mmu_pt_iter_cond_resched(&it, op))
-			continue;
-		ret = pt_zap_entry(&it, mode, op);
-		if (ret)
-			break;
-	}
+	do {
+		deferred = false;
+		for (s2mmu_pt_iter_start(&it, pgt, start, end, 0); it.valid;
+		     s2mmu_pt_iter_next(&it)) {
+			if (s2mmu_pt_iter_cond_resched(&it, op))
+				continue;
+			ret = pt_zap_entry(&it, mode, op, &deferred);
+			if (ret)
+				break;
+		}
+	} while (!ret && deferred && ++passes < pgt->levels);
 	rcu_read_unlock();
 	return ret;
 }
@@ -795,12 +854,13 @@ int s2mmu_pgtable_init(struct s2mmu_pgtable *pgt,
  * @pgt: the tree; no operation may run on it any more.
  *
  * Lockless walkers may still be inside (under RCU): every page is freed
- * after a grace period.  Waits for those frees (rcu_barrier()), so it
- * sleeps.
+ * after a grace period.  Reschedules as it goes, and waits for those frees
+ * (rcu_barrier()), so it sleeps.
  */
 void s2mmu_pgtable_destroy(struct s2mmu_pgtable *pgt)
 {
-	struct s2mmu_pt_op op = { };
+	/* No lock: nothing else uses the tree; yield RCU as it goes. */
+	struct s2mmu_pt_op op = { .may_yield = true };
 
 	if (!pgt->root)
 		return;

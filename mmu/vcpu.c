@@ -59,35 +59,6 @@ static unsigned int s2mmu_op_access(const struct s2mmu_access *a)
 	}
 }
 
-/**
- * s2mmu_vcpu_gfn_to_memslot() - s2mmu_gfn_to_memslot() through the vCPU's
- * last-slot cache.
- * @vcpu: the vCPU.
- * @gfn: guest frame number.
- *
- * Context: inside vm->srcu.
- * Return: the slot holding @gfn, or NULL.
- */
-struct s2mmu_memslot *s2mmu_vcpu_gfn_to_memslot(struct s2mmu_vcpu *vcpu,
-						u64 gfn)
-{
-	struct s2mmu_vm *vm = vcpu->vm;
-	unsigned long gen = READ_ONCE(vm->slots_gen);
-	struct s2mmu_memslot *slot = vcpu->slot;
-
-	if (slot && vcpu->slot_gen == gen && gfn >= slot->base_gfn &&
-	    gfn < slot->base_gfn + slot->npages)
-		return slot;
-	/* The generation is read before the tree; pairs with SRCU. */
-	smp_rmb();
-	slot = s2mmu_gfn_to_memslot(vm, gfn);
-	if (slot) {
-		vcpu->slot = slot;
-		vcpu->slot_gen = gen;
-	}
-	return slot;
-}
-
 static void s2mmu_tlb_flush_local(struct s2mmu_vcpu *vcpu)
 {
 	memset(vcpu->tlb, 0, sizeof(vcpu->tlb));
@@ -95,12 +66,25 @@ static void s2mmu_tlb_flush_local(struct s2mmu_vcpu *vcpu)
 	vcpu->stat.tlb_flushes++;
 }
 
-/* In guest mode: act on requests; the flush is acknowledged by the clear. */
+/*
+ * In guest mode: act on requests; the flush is acknowledged by the clear.
+ *
+ * The barrier after the clear orders the load that saw the request (and
+ * the clear) before every later load of the vCPU, the table walks that
+ * refill the TLB in particular: without it a weakly ordered CPU may
+ * satisfy the next walk before the request load, read an entry the
+ * flusher had already zapped, and cache it after acknowledging.  Pairs
+ * with the flusher's zap-then-set_bit (the zap's xchg is fully ordered)
+ * and its acquire load of the bit, as kvm_check_request()'s
+ * smp_mb__after_atomic() does in KVM.  See Documentation/locking.rst.
+ */
 static void s2mmu_vcpu_check_requests(struct s2mmu_vcpu *vcpu)
 {
 	if (test_bit(S2MMU_REQ_TLB_FLUSH, &vcpu->requests)) {
 		s2mmu_tlb_flush_local(vcpu);
 		clear_bit_unlock(S2MMU_REQ_TLB_FLUSH, &vcpu->requests);
+		/* Later walks after the request load: see above. */
+		smp_mb__after_atomic();
 	}
 }
 
@@ -292,8 +276,9 @@ static int s2mmu_vcpu_handle_fault(struct s2mmu_vcpu *vcpu,
 {
 	int ret = s2mmu_fault(vcpu, gpa, access);
 
-	if (!ret)
-		return 0;
+	/* 0: retry the access; -EAGAIN: retry it outside vm->srcu. */
+	if (!ret || ret == -EAGAIN)
+		return ret;
 	if (ret == -EINTR) {
 		run->exit_reason = S2MMU_EXIT_INTR;
 		return ret;
@@ -336,6 +321,17 @@ static int s2mmu_vcpu_run_copy(struct s2mmu_vcpu *vcpu,
 				break;
 			ret = s2mmu_vcpu_handle_fault(vcpu, run, gpa, chunk,
 						      access);
+			if (ret == -EAGAIN) {
+				/* A slot move waits for this section. */
+				srcu_read_unlock(&vm->srcu, idx);
+				if (signal_pending(current)) {
+					run->exit_reason = S2MMU_EXIT_INTR;
+					return -EINTR;
+				}
+				cond_resched();
+				idx = srcu_read_lock(&vm->srcu);
+				continue;
+			}
 			if (ret) {
 				srcu_read_unlock(&vm->srcu, idx);
 				return ret;
@@ -391,7 +387,8 @@ static int s2mmu_vcpu_run_touch(struct s2mmu_vcpu *vcpu,
 			ret = s2mmu_vcpu_handle_fault(vcpu, run, a->gpa + pos, 1,
 						      access);
 		srcu_read_unlock(&vm->srcu, idx);
-		if (ret)
+		/* -EAGAIN: a slot move, which waited for that section. */
+		if (ret && ret != -EAGAIN)
 			return ret;
 		cond_resched();
 	}

@@ -236,7 +236,8 @@ void s2mmu_pt_iter_next(struct s2mmu_pt_iter *it)
  *
  * Yields only if @op allows it, a reschedule (or a waiter on the lock) is
  * due, the walk moved forward since the last yield, and no TLB flush is
- * pending (or @op->flush_tlbs flushed it first).  After a yield the
+ * pending (or @op->flush_tlbs flushed it first).  With no @op->mmu_lock
+ * (a tree nothing else uses, being destroyed) it only leaves RCU.  After a yield the
  * caller must not use the current entry: it continues the loop, and the
  * next step restarts from the root at the same position.
  *
@@ -246,14 +247,15 @@ bool s2mmu_pt_iter_cond_resched(struct s2mmu_pt_iter *it,
 				struct s2mmu_pt_op *op)
 	__must_hold(RCU)
 {
-	if (!op->may_yield || !op->mmu_lock)
+	if (!op->may_yield)
 		return false;
 	if (it->pos == it->yielded_pos)
 		return false;
 	if (!op->force_yield && !need_resched() &&
-	    !rwlock_needbreak(op->mmu_lock))
+	    !(op->mmu_lock && rwlock_needbreak(op->mmu_lock)))
 		return false;
-	if (op->flush) {
+	/* Without a lock nothing else uses the tree: no TLB to mind. */
+	if (op->flush && op->mmu_lock) {
 		if (!op->flush_tlbs)
 			return false;
 		op->flush_tlbs(op->flush_arg);
@@ -261,7 +263,9 @@ bool s2mmu_pt_iter_cond_resched(struct s2mmu_pt_iter *it,
 	}
 
 	rcu_read_unlock();
-	if (op->shared) {
+	if (!op->mmu_lock) {
+		cond_resched();
+	} else if (op->shared) {
 		read_unlock(op->mmu_lock);
 		cond_resched();
 		read_lock(op->mmu_lock);

@@ -11,6 +11,10 @@
  * batch begins) and zaps them.  Its end bumps vm->mmu_invalidate_seq.  A
  * fault retries while a frame it maps is in the range, or when the
  * sequence moved since it looked up the page.
+ *
+ * Only an invalidation of host memory some slot maps is counted at all:
+ * unrelated churn in the VMM's address space (malloc, munmap of other
+ * memory) leaves faults alone.
  */
 #include <linux/lockdep.h>
 #include <linux/minmax.h>
@@ -28,9 +32,12 @@
 void s2mmu_mmu_invalidate_begin(struct s2mmu_vm *vm)
 	__must_hold(&vm->mmu_lock)
 {
-	if (++vm->mmu_invalidate_in_progress == 1) {
-		vm->mmu_invalidate_range_start = U64_MAX;
-		vm->mmu_invalidate_range_end = 0;
+	/* WRITE_ONCE: s2mmu_mmu_invalidate_retry_unsafe() reads locklessly. */
+	WRITE_ONCE(vm->mmu_invalidate_in_progress,
+		   vm->mmu_invalidate_in_progress + 1);
+	if (vm->mmu_invalidate_in_progress == 1) {
+		WRITE_ONCE(vm->mmu_invalidate_range_start, U64_MAX);
+		WRITE_ONCE(vm->mmu_invalidate_range_end, 0);
 	}
 }
 
@@ -46,10 +53,10 @@ static int s2mmu_mmu_invalidate_slot(struct s2mmu_vm *vm,
 {
 	struct s2mmu_invalidate_ctx *ctx = data;
 
-	vm->mmu_invalidate_range_start = min(vm->mmu_invalidate_range_start,
-					     gfn_start);
-	vm->mmu_invalidate_range_end = max(vm->mmu_invalidate_range_end,
-					   gfn_end);
+	WRITE_ONCE(vm->mmu_invalidate_range_start,
+		   min(vm->mmu_invalidate_range_start, gfn_start));
+	WRITE_ONCE(vm->mmu_invalidate_range_end,
+		   max(vm->mmu_invalidate_range_end, gfn_end));
 	/* A flush left pending by an earlier slot travels along. */
 	ctx->flush = s2mmu_mmu_zap_gfn_range_locked(vm, gfn_start, gfn_end,
 						    ctx->yield, ctx->flush);
@@ -101,9 +108,76 @@ bool s2mmu_mmu_invalidate_hva_range(struct s2mmu_vm *vm, unsigned long start,
 void s2mmu_mmu_invalidate_end(struct s2mmu_vm *vm)
 	__must_hold(&vm->mmu_lock)
 {
-	vm->mmu_invalidate_seq++;
+	WRITE_ONCE(vm->mmu_invalidate_seq, vm->mmu_invalidate_seq + 1);
 	if (!WARN_ON_ONCE(!vm->mmu_invalidate_in_progress))
-		vm->mmu_invalidate_in_progress--;
+		WRITE_ONCE(vm->mmu_invalidate_in_progress,
+			   vm->mmu_invalidate_in_progress - 1);
+}
+
+/**
+ * s2mmu_invalidate_range_start() - what invalidate_range_start does.
+ * @vm: the VM.
+ * @start: first host virtual address.
+ * @end: first host virtual address past the range.
+ * @yield: whether the zap may drop mmu_lock (a blockable range only).
+ * @zap: zap the range (false only for the test flavour's test_skip_zap).
+ *
+ * Counts the callback as an hva tree reader (until
+ * s2mmu_invalidate_range_end()).  When a slot maps part of the range:
+ * begins an invalidation, widens the range in progress and zaps, all under
+ * mmu_lock (write); then, after dropping it, flushes the vCPU TLBs if this
+ * zap removed anything *or another zapper's flush is still pending*.  The
+ * second case is the nested zap: an earlier invalidation of the same page
+ * zapped it and dropped mmu_lock but has not finished its flush; this one
+ * finds nothing left to zap, yet the host frees the page as soon as it
+ * returns, so it must not return before some flush that started after the
+ * zap has finished (see s2mmu_mmu_flush_claim()).
+ *
+ * Context: process context, or atomic for a non-blockable range (then
+ * @yield must be S2MMU_ZAP_NO_YIELD; the TLB flush only spins).
+ * Return: true when an invalidation was begun (a slot overlaps).
+ */
+bool s2mmu_invalidate_range_start(struct s2mmu_vm *vm, unsigned long start,
+				  unsigned long end, enum s2mmu_zap_yield yield,
+				  bool zap)
+{
+	bool flush = false;
+
+	s2mmu_mn_reader_begin(vm);
+	if (!s2mmu_hva_range_in_slots(vm, start, end))
+		return false;
+	write_lock(&vm->mmu_lock);
+	s2mmu_mmu_invalidate_begin(vm);
+	if (zap)
+		flush = s2mmu_mmu_invalidate_hva_range(vm, start, end, yield);
+	flush = s2mmu_mmu_flush_claim(vm, flush);
+	write_unlock(&vm->mmu_lock);
+	if (flush)
+		s2mmu_mmu_flush_finish(vm);
+	return true;
+}
+
+/**
+ * s2mmu_invalidate_range_end() - what invalidate_range_end does.
+ * @vm: the VM.
+ * @start: first host virtual address, as given to the start.
+ * @end: first host virtual address past the range.
+ *
+ * Ends the invalidation s2mmu_invalidate_range_start() began, if it began
+ * one: the hva tree has not changed since (this callback is still counted
+ * as its reader), so the same slots overlap.  Then stops counting.
+ *
+ * Context: process context or atomic; never sleeps.
+ */
+void s2mmu_invalidate_range_end(struct s2mmu_vm *vm, unsigned long start,
+				unsigned long end)
+{
+	if (s2mmu_hva_range_in_slots(vm, start, end)) {
+		write_lock(&vm->mmu_lock);
+		s2mmu_mmu_invalidate_end(vm);
+		write_unlock(&vm->mmu_lock);
+	}
+	s2mmu_mn_reader_end(vm);
 }
 
 /**
@@ -126,4 +200,29 @@ bool s2mmu_mmu_invalidate_retry(struct s2mmu_vm *vm, u64 gfn,
 	    gfn < vm->mmu_invalidate_range_end)
 		return true;
 	return vm->mmu_invalidate_seq != seq;
+}
+
+/**
+ * s2mmu_mmu_invalidate_retry_unsafe() - s2mmu_mmu_invalidate_retry()
+ * without mmu_lock, as a cheap early test.
+ * @vm: the VM.
+ * @gfn: the guest frame the fault maps.
+ * @seq: vm->mmu_invalidate_seq as read before the fault looked up the page.
+ *
+ * The fault path calls it before GUP: while a long invalidation covers the
+ * frame, looking the page up again would only be thrown away.  Racy both
+ * ways (hence "unsafe"): it may miss an invalidation that just began, or
+ * see one that just ended; the check under mmu_lock is what decides.
+ *
+ * Context: any; reads the bookkeeping with READ_ONCE().
+ * Return: true when the fault should retry without looking up the page.
+ */
+bool s2mmu_mmu_invalidate_retry_unsafe(struct s2mmu_vm *vm, u64 gfn,
+				       unsigned long seq)
+{
+	if (unlikely(READ_ONCE(vm->mmu_invalidate_in_progress)) &&
+	    gfn >= READ_ONCE(vm->mmu_invalidate_range_start) &&
+	    gfn < READ_ONCE(vm->mmu_invalidate_range_end))
+		return true;
+	return READ_ONCE(vm->mmu_invalidate_seq) != seq;
 }

@@ -2,23 +2,27 @@
 /*
  * The VM's mmu_notifier on its owning mm, and the invalidation sequence.
  *
- * invalidate_range_start: under mmu_lock (write) count the invalidation
- * in vm->mmu_invalidate_in_progress, widen [vm->mmu_invalidate_range_start,
+ * invalidate_range_start: when a slot maps part of the range, under
+ * mmu_lock (write) count the invalidation in
+ * vm->mmu_invalidate_in_progress, widen [vm->mmu_invalidate_range_start,
  * vm->mmu_invalidate_range_end) over the guest frames every overlapping
  * slot maps at the range, and zap those frames (this bookkeeping is in
- * notifier/invalidate.c); then flush every vCPU's TLB before returning.
- * For a blockable range the zap may drop mmu_lock to reschedule, flushing
- * first when a flush is pending.
+ * notifier/invalidate.c); then flush every vCPU's TLB before returning,
+ * also when another zapper's flush is still pending.  For a blockable
+ * range the zap may drop mmu_lock to reschedule, flushing first when a
+ * flush is pending.
  * From then on, until the matching invalidate_range_end, a fault on those
  * frames retries.
  *
- * invalidate_range_end: under mmu_lock (write) bump vm->mmu_invalidate_seq
- * and drop the count; a fault that snapshotted the sequence before then
- * retries, since the page it looked up may be the old one.
+ * invalidate_range_end: if the start began an invalidation, under mmu_lock
+ * (write) bump vm->mmu_invalidate_seq and drop the count; a fault that
+ * snapshotted the sequence before then retries, since the page it looked
+ * up may be the old one.
  *
- * release (exit_mmap, or unregister): zap everything, flush, and mark the
- * mm released so no fault installs anything afterwards; the root table
- * stays valid, so a walker or fault that still holds it is safe.
+ * release (exit_mmap, or unregister): mark the mm released so no fault
+ * installs anything afterwards, zap everything (yielding mmu_lock as it
+ * goes) and flush; the root table stays valid, so a walker or fault that
+ * still holds it is safe.
  *
  * Aging: clear_flush_young, clear_young and test_young report and clear
  * the Accessed bit of the stage-2 leaves mapping the range.
@@ -29,10 +33,11 @@
 
 #include "s2mmu.h"
 
+#ifdef S2MMU_PROVE_MMU
 /*
- * Test-only fault injection: make invalidate_range_start skip its zap, so
- * the selftests can prove S2MMU_CHECK_INVARIANTS detects the stale
- * entries that result.  Root only; never set it on a VM that runs.
+ * Test flavour only: make invalidate_range_start skip its zap, so the
+ * selftests can prove S2MMU_CHECK_INVARIANTS detects the stale entries
+ * that result.  Root only; never set it on a VM that runs.
  */
 static bool test_skip_zap;
 module_param(test_skip_zap, bool, 0600);
@@ -40,14 +45,19 @@ MODULE_PARM_DESC(test_skip_zap,
 		 "TEST ONLY: invalidations do not zap (breaks coherence)");
 
 /*
- * Test-only: blockable invalidations yield mmu_lock at every opportunity
- * instead of only when a reschedule is due, so the selftests exercise
- * the yielding zap (faults interleaving with it) on an idle machine.
+ * Test flavour only: blockable invalidations yield mmu_lock at every
+ * opportunity instead of only when a reschedule is due, so the selftests
+ * exercise the yielding zap (faults interleaving with it) on an idle
+ * machine.
  */
 static bool test_zap_yield;
 module_param(test_zap_yield, bool, 0600);
 MODULE_PARM_DESC(test_zap_yield,
 		 "TEST ONLY: blockable invalidations yield mmu_lock as often as they can");
+#else
+static const bool test_skip_zap;
+static const bool test_zap_yield;
+#endif
 
 /*
  * A blockable range may sleep, so its zap may yield mmu_lock to let
@@ -73,21 +83,11 @@ static int s2mmu_mn_invalidate_range_start(struct mmu_notifier *mn,
 					   const struct mmu_notifier_range *range)
 {
 	struct s2mmu_vm *vm = mn_to_vm(mn);
-	bool flush;
 
-	s2mmu_mn_reader_begin(vm);
-	write_lock(&vm->mmu_lock);
-	s2mmu_mmu_invalidate_begin(vm);
-	if (likely(!READ_ONCE(test_skip_zap)))
-		flush = s2mmu_mmu_invalidate_hva_range(vm, range->start,
-						       range->end,
-						       s2mmu_mn_zap_yield(range));
-	else
-		flush = false;
-	write_unlock(&vm->mmu_lock);
-	if (flush)
-		s2mmu_flush_remote_tlbs(vm);
-	atomic64_inc(&vm->stat.invalidations);
+	if (s2mmu_invalidate_range_start(vm, range->start, range->end,
+					 s2mmu_mn_zap_yield(range),
+					 !READ_ONCE(test_skip_zap)))
+		atomic64_inc(&vm->stat.invalidations);
 	/*
 	 * A non-blockable range never sleeps above (no yield), so it
 	 * needs no -EAGAIN.
@@ -98,12 +98,7 @@ static int s2mmu_mn_invalidate_range_start(struct mmu_notifier *mn,
 static void s2mmu_mn_invalidate_range_end(struct mmu_notifier *mn,
 					  const struct mmu_notifier_range *range)
 {
-	struct s2mmu_vm *vm = mn_to_vm(mn);
-
-	write_lock(&vm->mmu_lock);
-	s2mmu_mmu_invalidate_end(vm);
-	write_unlock(&vm->mmu_lock);
-	s2mmu_mn_reader_end(vm);
+	s2mmu_invalidate_range_end(mn_to_vm(mn), range->start, range->end);
 }
 
 struct s2mmu_age_ctx {
@@ -159,12 +154,21 @@ static void s2mmu_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	struct s2mmu_vm *vm = mn_to_vm(mn);
 
+	bool flush;
+
+	/*
+	 * ->release may sleep (exit_mmap(), mmu_notifier_unregister()), so
+	 * the zap of the whole space yields mmu_lock as it goes; a fault
+	 * getting the lock meanwhile sees mm_released and installs nothing.
+	 */
 	write_lock(&vm->mmu_lock);
 	vm->mm_released = true;
-	s2mmu_mmu_zap_gfn_range_locked(vm, 0, U64_MAX, S2MMU_ZAP_NO_YIELD,
-				       false);
+	flush = s2mmu_mmu_zap_gfn_range_locked(vm, 0, U64_MAX,
+					       S2MMU_ZAP_MAY_YIELD, false);
+	flush = s2mmu_mmu_flush_claim(vm, flush);
 	write_unlock(&vm->mmu_lock);
-	s2mmu_flush_remote_tlbs(vm);
+	if (flush)
+		s2mmu_mmu_flush_finish(vm);
 }
 
 static const struct mmu_notifier_ops s2mmu_mn_ops = {

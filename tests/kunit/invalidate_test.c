@@ -6,6 +6,8 @@
  */
 #include <kunit/resource.h>
 #include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/kthread.h>
 
 #include "s2mmu_kunit.h"
 
@@ -28,18 +30,17 @@ static struct s2mmu_vm *invalidate_vm(struct kunit *test)
 	return vm;
 }
 
-/* What invalidate_range_start does, less the flush, yielding as told. */
+/*
+ * invalidate_range_start (notifier/invalidate.c), yielding as told.
+ * Return: whether it flushed the vCPU TLBs (the stand-in counts flushes).
+ */
 static bool inv_start_yield(struct s2mmu_vm *vm, unsigned long start,
 			    unsigned long end, enum s2mmu_zap_yield yield)
 {
-	bool flush;
+	long flushes = atomic_long_read(&s2mmu_kunit_remote_flushes);
 
-	s2mmu_mn_reader_begin(vm);
-	write_lock(&vm->mmu_lock);
-	s2mmu_mmu_invalidate_begin(vm);
-	flush = s2mmu_mmu_invalidate_hva_range(vm, start, end, yield);
-	write_unlock(&vm->mmu_lock);
-	return flush;
+	s2mmu_invalidate_range_start(vm, start, end, yield, true);
+	return atomic_long_read(&s2mmu_kunit_remote_flushes) != flushes;
 }
 
 /* ... for a non-blockable range: the zap never yields. */
@@ -49,13 +50,11 @@ static bool inv_start(struct s2mmu_vm *vm, unsigned long start,
 	return inv_start_yield(vm, start, end, S2MMU_ZAP_NO_YIELD);
 }
 
-/* What invalidate_range_end does. */
-static void inv_end(struct s2mmu_vm *vm)
+/* invalidate_range_end of the same range. */
+static void inv_end(struct s2mmu_vm *vm, unsigned long start,
+		    unsigned long end)
 {
-	write_lock(&vm->mmu_lock);
-	s2mmu_mmu_invalidate_end(vm);
-	write_unlock(&vm->mmu_lock);
-	s2mmu_mn_reader_end(vm);
+	s2mmu_invalidate_range_end(vm, start, end);
 }
 
 static bool retry(struct s2mmu_vm *vm, u64 gfn, unsigned long seq)
@@ -90,19 +89,34 @@ static void invalidate_count_seq_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 2);
 	KUNIT_EXPECT_EQ(test, vm->mn_active, 2);
 	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_seq, seq);
-	inv_end(vm);
+	inv_end(vm, H, H + P);
 	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 1);
 	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_seq, seq + 1);
-	inv_end(vm);
+	inv_end(vm, H + 64 * P, H + 65 * P);
 	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 0);
 	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_seq, seq + 2);
 	KUNIT_EXPECT_EQ(test, vm->mn_active, 0);
 
-	/* A range no slot backs counts and bumps all the same. */
+	/*
+	 * A range no slot backs (the VMM's heap churn) is not an
+	 * invalidation at all: no count, no bump, so no fault retries; it
+	 * is still counted as an hva tree reader until its end.
+	 */
 	inv_start(vm, H + 32 * P, H + 48 * P);
-	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 1);
-	inv_end(vm);
 	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 0);
+	KUNIT_EXPECT_EQ(test, vm->mn_active, 1);
+	inv_end(vm, H + 32 * P, H + 48 * P);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 0);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_seq, seq + 2);
+	KUNIT_EXPECT_EQ(test, vm->mn_active, 0);
+	/* Just past slot 1's end and just before slot 2's start: neither. */
+	inv_start(vm, H + 16 * P, H + 64 * P);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 0);
+	inv_end(vm, H + 16 * P, H + 64 * P);
+	/* One byte of slot 2 is enough. */
+	inv_start(vm, H + 64 * P - 1, H + 64 * P + 1);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 1);
+	inv_end(vm, H + 64 * P - 1, H + 64 * P + 1);
 	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_seq, seq + 3);
 }
 
@@ -126,7 +140,7 @@ static void invalidate_range_union_test(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, retry(vm, 0x2002, seq));
 	KUNIT_EXPECT_FALSE(test, retry(vm, 0x2003, seq));
 	KUNIT_EXPECT_FALSE(test, retry(vm, U64_MAX, seq));
-	inv_end(vm);
+	inv_end(vm, H + P + 100, H + 3 * P - 100);
 
 	/* Over: a fault that read the sequence before the end retries... */
 	KUNIT_EXPECT_TRUE(test, retry(vm, 0x101, seq));
@@ -151,17 +165,17 @@ static void invalidate_nested_test(struct kunit *test)
 	EXPECT_RANGE(test, vm, 0x804, 0x805);
 	inv_start(vm, H + 10 * P, H + 11 * P);
 	EXPECT_RANGE(test, vm, 0x10a, 0x200b);
-	/* Nothing backs this one: the range stays. */
+	/* Nothing backs this one: not counted, the range stays. */
 	inv_start(vm, H + 32 * P, H + 33 * P);
 	EXPECT_RANGE(test, vm, 0x10a, 0x200b);
 	/* Inside the hull, and the second slot's frames: both covered. */
 	inv_start(vm, H + 79 * P, H + 80 * P);
 	EXPECT_RANGE(test, vm, 0x10a, 0x200b);
-	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 4);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 3);
 
-	inv_end(vm);
-	inv_end(vm);
-	inv_end(vm);
+	inv_end(vm, H + 68 * P, H + 69 * P);
+	inv_end(vm, H + 32 * P, H + 33 * P);
+	inv_end(vm, H + 79 * P, H + 80 * P);
 	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 1);
 	EXPECT_RANGE(test, vm, 0x10a, 0x200b);
 	seq = vm->mmu_invalidate_seq;
@@ -170,7 +184,7 @@ static void invalidate_nested_test(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, retry(vm, 0x200a, seq));
 	KUNIT_EXPECT_FALSE(test, retry(vm, 0x109, seq));
 	KUNIT_EXPECT_FALSE(test, retry(vm, 0x200b, seq));
-	inv_end(vm);
+	inv_end(vm, H + 10 * P, H + 11 * P);
 	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 0);
 	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_seq, seq + 1);
 	seq = vm->mmu_invalidate_seq;
@@ -181,16 +195,17 @@ static void invalidate_nested_test(struct kunit *test)
 	EXPECT_RANGE(test, vm, 0x800, 0x801);
 	KUNIT_EXPECT_FALSE(test, retry(vm, 0x10a, seq));
 	KUNIT_EXPECT_TRUE(test, retry(vm, 0x800, seq));
-	inv_end(vm);
+	inv_end(vm, H + 64 * P, H + 65 * P);
 
-	/* And one over nothing leaves it empty: no frame retries. */
+	/* And one over nothing changes nothing: no frame retries. */
 	seq = vm->mmu_invalidate_seq;
 	inv_start(vm, H + 32 * P, H + 33 * P);
-	EXPECT_RANGE(test, vm, U64_MAX, 0);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 0);
 	KUNIT_EXPECT_FALSE(test, retry(vm, 0, seq));
 	KUNIT_EXPECT_FALSE(test, retry(vm, 0x800, seq));
 	KUNIT_EXPECT_FALSE(test, retry(vm, U64_MAX, seq));
-	inv_end(vm);
+	inv_end(vm, H + 32 * P, H + 33 * P);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_seq, seq);
 }
 
 /* With no invalidation ever, only a sequence change makes a fault retry. */
@@ -208,7 +223,7 @@ static void invalidate_retry_seq_test(struct kunit *test)
 	/* An invalidation of other frames, started and ended meanwhile. */
 	inv_start(vm, H + 64 * P, H + 65 * P);
 	KUNIT_EXPECT_FALSE(test, retry(vm, 0x100, seq));
-	inv_end(vm);
+	inv_end(vm, H + 64 * P, H + 65 * P);
 	KUNIT_EXPECT_TRUE(test, retry(vm, 0x100, seq));
 	KUNIT_EXPECT_TRUE(test, retry(vm, 0x5000, seq));
 }
@@ -231,14 +246,14 @@ static void invalidate_zaps_test(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, s2mmu_kunit_mapped(vm, 0x2002));
 	/* In the hull but not in the host range: kept. */
 	KUNIT_EXPECT_TRUE(test, s2mmu_kunit_mapped(vm, 0x800));
-	inv_end(vm);
+	inv_end(vm, H + P, H + 2 * P);
 
 	/* Nothing mapped there any more: no flush needed. */
 	KUNIT_EXPECT_FALSE(test, inv_start(vm, H + P, H + 2 * P));
-	inv_end(vm);
+	inv_end(vm, H + P, H + 2 * P);
 	/* Nor where no slot is. */
 	KUNIT_EXPECT_FALSE(test, inv_start(vm, H + 32 * P, H + 64 * P));
-	inv_end(vm);
+	inv_end(vm, H + 32 * P, H + 64 * P);
 	KUNIT_EXPECT_TRUE(test, s2mmu_kunit_mapped(vm, 0x800));
 	KUNIT_EXPECT_TRUE(test, s2mmu_kunit_mapped(vm, 0x100));
 }
@@ -282,7 +297,6 @@ static void invalidate_yield_test(struct kunit *test)
 	struct s2mmu_vm *vm = invalidate_vm(test);
 	long flushes;
 	s64 zaps;
-	bool flush;
 	u64 i;
 
 	for (i = 0; i < 16; i++) {
@@ -308,7 +322,7 @@ static void invalidate_yield_test(struct kunit *test)
 		KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, 0x800 + i));
 	}
 	EXPECT_RANGE(test, vm, 0x100, 0x2010);
-	inv_end(vm);
+	inv_end(vm, H, H + 80 * P);
 
 	/*
 	 * One leaf, on slot 1's last frame: its flush is still pending when
@@ -319,15 +333,207 @@ static void invalidate_yield_test(struct kunit *test)
 	s2mmu_kunit_map(test, vm, 0x10f);
 	zaps = atomic64_read(&vm->stat.zaps);
 	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes);
-	flush = inv_start_yield(vm, H, H + 80 * P, S2MMU_ZAP_FORCE_YIELD);
+	inv_start_yield(vm, H, H + 80 * P, S2MMU_ZAP_FORCE_YIELD);
 	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes) - flushes;
-	KUNIT_EXPECT_GT(test, flushes, 0);
-	/* Done on the way, and nothing zapped since: none left pending. */
-	KUNIT_EXPECT_FALSE(test, flush);
+	/*
+	 * Exactly one: before slot 2's first yield.  None after dropping
+	 * mmu_lock: nothing was zapped since, so none was left pending.
+	 */
+	KUNIT_EXPECT_EQ(test, flushes, 1);
 	KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, 0x10f));
 	/* One slot's zap removed something; the yielding others did not. */
 	KUNIT_EXPECT_EQ(test, atomic64_read(&vm->stat.zaps) - zaps, 1);
-	inv_end(vm);
+	inv_end(vm, H, H + 80 * P);
+}
+
+/* The lockless pre-check follows the locked one, from either side. */
+static void invalidate_retry_unsafe_test(struct kunit *test)
+{
+	struct s2mmu_vm *vm = invalidate_vm(test);
+	unsigned long seq = vm->mmu_invalidate_seq;
+
+	KUNIT_EXPECT_FALSE(test, s2mmu_mmu_invalidate_retry_unsafe(vm, 0x101,
+								   seq));
+	inv_start(vm, H + P, H + 2 * P);
+	KUNIT_EXPECT_TRUE(test, s2mmu_mmu_invalidate_retry_unsafe(vm, 0x101,
+								  seq));
+	KUNIT_EXPECT_TRUE(test, s2mmu_mmu_invalidate_retry_unsafe(vm, 0x2001,
+								  seq));
+	KUNIT_EXPECT_FALSE(test, s2mmu_mmu_invalidate_retry_unsafe(vm, 0x100,
+								   seq));
+	KUNIT_EXPECT_FALSE(test, s2mmu_mmu_invalidate_retry_unsafe(vm, 0x2002,
+								   seq));
+	inv_end(vm, H + P, H + 2 * P);
+	KUNIT_EXPECT_TRUE(test, s2mmu_mmu_invalidate_retry_unsafe(vm, 0x100,
+								  seq));
+	seq = vm->mmu_invalidate_seq;
+	KUNIT_EXPECT_FALSE(test, s2mmu_mmu_invalidate_retry_unsafe(vm, 0x101,
+								   seq));
+}
+
+/*
+ * Two invalidations of one page X, the second starting while the first
+ * has zapped X and dropped mmu_lock but not yet flushed the vCPU TLBs (a
+ * kthread held at the flush by the hook).  The second finds nothing to
+ * zap; it must still not return while a vCPU TLB can hold X, for the
+ * host frees X as soon as it returns.  The stand-in flush clears the
+ * vCPU TLB entry this test keeps for X.
+ */
+struct nested_zap {
+	struct s2mmu_vm *vm;
+	struct task_struct *first;
+	struct completion at_flush;
+	struct completion go;
+	struct completion done;
+	bool tlb_holds_x;
+};
+
+static struct nested_zap *nested_zap;
+
+static void nested_zap_flush_hook(struct s2mmu_vm *vm)
+{
+	struct nested_zap *nz = nested_zap;
+
+	if (current == nz->first) {
+		complete(&nz->at_flush);
+		wait_for_completion(&nz->go);
+	}
+	WRITE_ONCE(nz->tlb_holds_x, false);
+}
+
+static int nested_zap_first(void *data)
+{
+	struct nested_zap *nz = data;
+
+	s2mmu_invalidate_range_start(nz->vm, H + P, H + 2 * P,
+				     S2MMU_ZAP_NO_YIELD, true);
+	complete(&nz->done);
+	return 0;
+}
+
+static void invalidate_nested_zap_waits_for_flush(struct kunit *test)
+{
+	struct s2mmu_vm *vm = invalidate_vm(test);
+	struct nested_zap *nz;
+	bool held;
+
+	nz = kunit_kzalloc(test, sizeof(*nz), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, nz);
+	nz->vm = vm;
+	init_completion(&nz->at_flush);
+	init_completion(&nz->go);
+	init_completion(&nz->done);
+	s2mmu_kunit_map(test, vm, 0x101);
+	nz->tlb_holds_x = true;		/* a vCPU read X through its TLB */
+	nested_zap = nz;
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, yield_hook_clear,
+							NULL), 0);
+	WRITE_ONCE(s2mmu_kunit_flush_hook, nested_zap_flush_hook);
+
+	nz->first = kthread_create(nested_zap_first, nz, "s2mmu-zap1");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(nz->first));
+	wake_up_process(nz->first);
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&nz->at_flush,
+							  10 * HZ), 0);
+	/* The first zapper is between its zap and its flush. */
+	KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, 0x101));
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(nz->tlb_holds_x));
+
+	s2mmu_invalidate_range_start(vm, H + P, H + 2 * P, S2MMU_ZAP_MAY_YIELD,
+				     true);
+	held = READ_ONCE(nz->tlb_holds_x);
+	KUNIT_EXPECT_FALSE_MSG(test, held,
+			       "the second invalidation returned while a vCPU TLB still held X");
+
+	complete(&nz->go);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&nz->done, 10 * HZ),
+			0);
+	WRITE_ONCE(s2mmu_kunit_flush_hook, NULL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vm->tlb_flush_pending), 0);
+	inv_end(vm, H + P, H + 2 * P);
+	inv_end(vm, H + P, H + 2 * P);
+	KUNIT_EXPECT_EQ(test, vm->mmu_invalidate_in_progress, 0);
+}
+
+/*
+ * A huge leaf's install collapses a table of small leaves, and another
+ * vCPU links a table there again before the map (the hook plays it): the
+ * map finds a table again.  That is a race like any other, so the fault
+ * retries (-EAGAIN); it is not an error the guest sees as a memory fault.
+ */
+static struct s2mmu_table_cache collapse_rival_cache;
+static int collapse_rival_ret;
+static bool collapse_rival_ran;
+
+static void collapse_rival_hook(struct s2mmu_vm *vm)
+{
+	bool flush = false;
+
+	WRITE_ONCE(s2mmu_mmu_test_collapse_hook, NULL);
+	collapse_rival_ran = true;
+	collapse_rival_ret = s2mmu_mmu_install(vm, &collapse_rival_cache,
+					       0x201, 0x50201, 0, true, &flush);
+}
+
+static void collapse_hook_clear(void *data)
+{
+	WRITE_ONCE(s2mmu_mmu_test_collapse_hook, NULL);
+	s2mmu_table_cache_free(&collapse_rival_cache);
+}
+
+static void invalidate_collapse_race_test(struct kunit *test)
+{
+	struct s2mmu_vm *vm = s2mmu_kunit_vm_create(test, S2MMU_VM_X86_TDP);
+	struct s2mmu_table_cache cache;
+	struct s2mmu_pt_info info;
+	bool flush = false;
+	int ret;
+
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 1, 0, 0x200, 512, H),
+			0);
+	s2mmu_kunit_map(test, vm, 0x200);
+	s2mmu_table_cache_init(&cache);
+	s2mmu_table_cache_init(&collapse_rival_cache);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							collapse_hook_clear,
+							NULL), 0);
+	KUNIT_ASSERT_EQ(test, s2mmu_table_cache_topup(&cache, vm->pgt.levels),
+			0);
+	KUNIT_ASSERT_EQ(test, s2mmu_table_cache_topup(&collapse_rival_cache,
+						      vm->pgt.levels), 0);
+	collapse_rival_ran = false;
+	WRITE_ONCE(s2mmu_mmu_test_collapse_hook, collapse_rival_hook);
+
+	read_lock(&vm->mmu_lock);
+	ret = s2mmu_mmu_install(vm, &cache, 0x200, 0x50000, 1, true, &flush);
+	read_unlock(&vm->mmu_lock);
+	KUNIT_EXPECT_TRUE(test, collapse_rival_ran);
+	KUNIT_EXPECT_EQ(test, collapse_rival_ret, 0);
+	KUNIT_EXPECT_EQ(test, ret, -EAGAIN);
+	KUNIT_EXPECT_TRUE(test, flush);	/* the collapse removed a leaf */
+
+	/* The retry collapses the rival's table and maps the huge leaf. */
+	flush = false;
+	read_lock(&vm->mmu_lock);
+	ret = s2mmu_mmu_install(vm, &cache, 0x200, 0x50000, 1, true, &flush);
+	read_unlock(&vm->mmu_lock);
+	s2mmu_table_cache_free(&cache);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_lookup(&vm->pgt, 0x201ULL << 12, 0,
+						   &info), 0);
+	KUNIT_EXPECT_EQ(test, info.level, 1);
+	KUNIT_EXPECT_EQ(test, info.pa, 0x50001ULL << 12);
+
+	/* A host frame the format cannot address is a clear error. */
+	KUNIT_EXPECT_EQ(test, s2mmu_table_cache_topup(&cache, vm->pgt.levels),
+			0);
+	read_lock(&vm->mmu_lock);
+	ret = s2mmu_mmu_install(vm, &cache, 0x300,
+				1ULL << (vm->pgt.ops->pa_bits - 12), 0, true,
+				&flush);
+	read_unlock(&vm->mmu_lock);
+	s2mmu_table_cache_free(&cache);
+	KUNIT_EXPECT_EQ(test, ret, -EOVERFLOW);
 }
 
 static struct kunit_case invalidate_cases[] = {
@@ -337,6 +543,9 @@ static struct kunit_case invalidate_cases[] = {
 	KUNIT_CASE(invalidate_retry_seq_test),
 	KUNIT_CASE(invalidate_zaps_test),
 	KUNIT_CASE(invalidate_yield_test),
+	KUNIT_CASE(invalidate_retry_unsafe_test),
+	KUNIT_CASE(invalidate_nested_zap_waits_for_flush),
+	KUNIT_CASE(invalidate_collapse_race_test),
 	{}
 };
 

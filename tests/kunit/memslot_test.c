@@ -620,6 +620,133 @@ static void memslot_delete_waits_for_readers_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vm->nr_slots, 0);
 }
 
+/*
+ * What a reader inside a withdrawal's grace period can be left holding.
+ * The hook runs after the slot left the gfn tree and the generation was
+ * bumped, before synchronize_srcu().  It plays a vCPU on a weakly ordered
+ * CPU whose slot-cache refill saw the new generation but the old tree:
+ * it caches the withdrawn slot under the new generation.  It also
+ * records what a fault on @grace_gfn finds at that moment.
+ */
+static struct s2mmu_slot_cache grace_cache;
+static struct s2mmu_memslot grace_found;
+static bool grace_found_any;
+static u64 grace_gfn;
+
+static void grace_hook(struct s2mmu_vm *vm, struct s2mmu_memslot *slot)
+{
+	struct s2mmu_memslot *now = s2mmu_gfn_to_memslot(vm, grace_gfn);
+
+	grace_cache.slot = slot;
+	grace_cache.gen = READ_ONCE(vm->slots_gen);
+	grace_found_any = now;
+	if (now)
+		grace_found = *now;
+}
+
+static void grace_hook_clear(void *data)
+{
+	WRITE_ONCE(s2mmu_memslot_test_grace_hook, NULL);
+}
+
+/*
+ * A slot cache filled during a withdrawal's grace period never hands out
+ * the withdrawn (freed) slot afterwards: the generation is bumped again
+ * once the grace period is over.
+ */
+static void memslot_cache_generation_test(struct kunit *test)
+{
+	struct s2mmu_vm *vm = s2mmu_kunit_vm_create(test, X86_48);
+	struct s2mmu_slot_cache cache = { };
+	struct s2mmu_memslot *slot;
+	unsigned long gen;
+
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 1, 0, 0x100, 16, H), 0);
+	slot = s2mmu_gfn_to_memslot_cached(vm, &cache, 0x105);
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	KUNIT_EXPECT_PTR_EQ(test,
+			    s2mmu_gfn_to_memslot_cached(vm, &cache, 0x10f),
+			    slot);
+
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, grace_hook_clear,
+							NULL), 0);
+	grace_gfn = 0x105;
+	WRITE_ONCE(s2mmu_memslot_test_grace_hook, grace_hook);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 1, 0, 0, 0, 0), 0);
+	WRITE_ONCE(s2mmu_memslot_test_grace_hook, NULL);
+	KUNIT_EXPECT_PTR_EQ(test, grace_cache.slot, slot);
+	/* Deleted: no stand-in, the fault would exit as MMIO. */
+	KUNIT_EXPECT_FALSE(test, grace_found_any);
+
+	/* The slot is freed: the entry cached in the grace period is dead. */
+	gen = READ_ONCE(vm->slots_gen);
+	KUNIT_ASSERT_NE_MSG(test, grace_cache.gen, gen,
+			    "a slot cached in the grace period outlives the slot");
+	KUNIT_EXPECT_NULL(test,
+			  s2mmu_gfn_to_memslot_cached(vm, &grace_cache, 0x105));
+	KUNIT_EXPECT_NULL(test, s2mmu_gfn_to_memslot_cached(vm, &cache, 0x105));
+}
+
+/*
+ * A move never leaves a gfn that is in the slot before and after it
+ * without a slot: during the move it finds a stand-in flagged invalid (a
+ * fault retries), and afterwards the moved slot; gfns only in the old
+ * range are free afterwards, with no stand-in left behind.
+ */
+static void memslot_move_stand_in_test(struct kunit *test)
+{
+	struct s2mmu_vm *vm = s2mmu_kunit_vm_create(test, X86_48);
+	struct s2mmu_slot_cache cache = { };
+	struct s2mmu_memslot *slot;
+	u64 gfn;
+
+	/* [0x200, 0x210) moves to [0x208, 0x218): 0x20c is in both. */
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 2, 0, 0x200, 16, H), 0);
+	slot = s2mmu_gfn_to_memslot_cached(vm, &cache, 0x20c);
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, grace_hook_clear,
+							NULL), 0);
+	grace_gfn = 0x20c;
+	WRITE_ONCE(s2mmu_memslot_test_grace_hook, grace_hook);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 2, 0, 0x208, 16, H), 0);
+	WRITE_ONCE(s2mmu_memslot_test_grace_hook, NULL);
+
+	KUNIT_ASSERT_TRUE_MSG(test, grace_found_any,
+			      "a gfn in both ranges had no slot during the move");
+	KUNIT_EXPECT_TRUE(test, grace_found.flags & S2MMU_SLOT_INVALID);
+	KUNIT_EXPECT_EQ(test, grace_found.base_gfn, 0x200);
+	KUNIT_EXPECT_NE(test, grace_cache.gen, READ_ONCE(vm->slots_gen));
+
+	for (gfn = 0x1f0; gfn < 0x228; gfn++) {
+		struct s2mmu_memslot *now = s2mmu_gfn_to_memslot(vm, gfn);
+
+		if (gfn < 0x208 || gfn >= 0x218) {
+			KUNIT_EXPECT_NULL_MSG(test, now, "gfn %#llx", gfn);
+			continue;
+		}
+		KUNIT_ASSERT_NOT_NULL_MSG(test, now, "gfn %#llx", gfn);
+		KUNIT_EXPECT_EQ(test, now->base_gfn, 0x208);
+		KUNIT_EXPECT_FALSE(test, now->flags & S2MMU_SLOT_INVALID);
+	}
+	slot = s2mmu_gfn_to_memslot_cached(vm, &cache, 0x20c);
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	KUNIT_EXPECT_EQ(test, slot->base_gfn, 0x208);
+
+	/* Into the middle of its own range, and away to a disjoint one. */
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 3, 0, 0x1000, 64,
+						   H + 64 * P), 0);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 4, 0, 0x1010, 16,
+						   H + 256 * P), -EEXIST);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 3, 0, 0x2000, 64,
+						   H + 64 * P), 0);
+	for (gfn = 0x1000; gfn < 0x1040; gfn++)
+		KUNIT_EXPECT_NULL_MSG(test, s2mmu_gfn_to_memslot(vm, gfn),
+				      "gfn %#llx", gfn);
+	KUNIT_EXPECT_EQ(test, s2mmu_kunit_set_slot(vm, 4, 0, 0x1010, 16,
+						   H + 256 * P), 0);
+	KUNIT_EXPECT_EQ(test, vm->nr_slots, 3);
+}
+
 static struct kunit_case memslot_cases[] = {
 	KUNIT_CASE_PARAM(memslot_check_test, memslot_check_gen_params),
 	KUNIT_CASE(memslot_check_task_size_test),
@@ -630,6 +757,8 @@ static struct kunit_case memslot_cases[] = {
 	KUNIT_CASE(memslot_delete_zaps_test),
 	KUNIT_CASE(memslot_create_waits_for_readers_test),
 	KUNIT_CASE(memslot_delete_waits_for_readers_test),
+	KUNIT_CASE(memslot_cache_generation_test),
+	KUNIT_CASE(memslot_move_stand_in_test),
 	{}
 };
 

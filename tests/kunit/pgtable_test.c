@@ -682,6 +682,59 @@ static void pt_zap_test(struct kunit *test)
 			env->pages_in - env->cache.nobjs + 1);
 }
 
+/*
+ * A zap of a large tree removes at most one table page's worth of
+ * entries (512) per iterator step, so it can yield often enough: a 1 GiB
+ * region of 4 KiB leaves (a table of 512 tables) goes bottom-up, its 4 KiB
+ * tables first and the emptied table above them in a later pass, never
+ * as one 262,656-entry subtree.
+ */
+static void pt_zap_step_test(struct kunit *test)
+{
+	struct pt_env *env = pt_env_new(test);
+	u64 base = SZ_1G_ULL, off;
+	struct s2mmu_pt_op op = { };
+	struct pt_census c;
+	unsigned int l;
+
+	if (1ULL << env->pgt.gpa_bits < 4 * SZ_1G_ULL)
+		kunit_skip(test, "address space too small");
+	for (off = 0; off < SZ_1G_ULL; off += 16 * SZ_2M_ULL)
+		KUNIT_ASSERT_EQ(test, pt_map(test, env, base + off, base + off,
+					     16 * SZ_2M_ULL, 0, PROT_RW), 0);
+	KUNIT_ASSERT_EQ(test, pt_nr(env, 0), 512);
+	/* Huge leaves beside it. */
+	KUNIT_ASSERT_EQ(test, pt_map(test, env, 3 * SZ_1G_ULL, 3 * SZ_1G_ULL,
+				     8 * SZ_2M_ULL, 1, PROT_RW), 0);
+	if (pt_max_leaf(env) >= 2)
+		KUNIT_ASSERT_EQ(test, pt_map(test, env, 2 * SZ_1G_ULL,
+					     2 * SZ_1G_ULL, SZ_1G_ULL, 2,
+					     PROT_RW), 0);
+
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_zap(&env->pgt, 0,
+						1ULL << env->pgt.gpa_bits,
+						S2MMU_ZAP_TABLES, &op), 0);
+	KUNIT_EXPECT_LE_MSG(test, op.max_step, S2MMU_PT_ENTRIES,
+			    "one zap step tore down %lu entries", op.max_step);
+	KUNIT_EXPECT_TRUE(test, op.flush);
+	for (l = 0; l + 1 < env->pgt.levels; l++)
+		KUNIT_EXPECT_EQ_MSG(test, pt_nr(env, l), 0, "level %u", l);
+	pt_census(test, env, &c);
+	for (l = 0; l < S2MMU_PT_MAX_LEVELS; l++)
+		KUNIT_EXPECT_EQ(test, c.leaves[l], 0);
+	pt_expect_no_leak(test, env);
+
+	/* Leaves only over the same: one leaf per step. */
+	KUNIT_ASSERT_EQ(test, pt_map(test, env, base, base, 16 * SZ_2M_ULL, 0,
+				     PROT_RW), 0);
+	memset(&op, 0, sizeof(op));
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_zap(&env->pgt, 0,
+						1ULL << env->pgt.gpa_bits,
+						S2MMU_ZAP_LEAVES, &op), 0);
+	KUNIT_EXPECT_EQ(test, op.max_step, 1);
+	KUNIT_EXPECT_EQ(test, op.nr_zapped, 16 * 512);
+}
+
 static int pt_flushes;
 
 static void pt_count_flush(void *arg)
@@ -1825,6 +1878,7 @@ static struct kunit_case pt_engine_cases[] = {
 	KUNIT_CASE_PARAM(pt_map_straddle_test, pt_fmt_gen_params),
 	KUNIT_CASE_PARAM(pt_split_test, pt_fmt_gen_params),
 	KUNIT_CASE_PARAM(pt_zap_test, pt_fmt_gen_params),
+	KUNIT_CASE_PARAM(pt_zap_step_test, pt_fmt_gen_params),
 	KUNIT_CASE_PARAM(pt_zap_yield_test, pt_fmt_gen_params),
 	KUNIT_CASE_PARAM(pt_wrprotect_age_test, pt_fmt_gen_params),
 	KUNIT_CASE_PARAM(pt_frozen_test, pt_fmt_gen_params),
