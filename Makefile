@@ -48,5 +48,12 @@ torture: deps
 		--env S2MMU_TORTURE_SECONDS=$(DURATION)$(if $(SEED),$(comma)S2MMU_SEED=$(SEED)) \
 		x86_64-6.12
 
+# The large-VM zap test at full size: 8 GiB mapped at 4 KiB (make check
+# maps 1), on the stock 6.12 kernel and the debug kernel.
+SCALE_GIB ?= 8
+scale: deps
+	S2MMU_QEMU_TIMEOUT=3600 bash tests/qemu/run.sh --filter scale_test \
+		--env S2MMU_SCALE_4K_GIB=$(SCALE_GIB) x86_64-6.12 x86_64-debug
+
 comma := ,
-.PHONY: torture
+.PHONY: torture scale

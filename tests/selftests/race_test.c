@@ -7,6 +7,9 @@
  *   and the module's references come back.
  * - A memslot is deleted or moved under a running vCPU: the vCPU exits to
  *   userspace as MMIO for the old range, promptly.
+ * - A second invalidation of a page whose first is still flushing does
+ *   not return before the vCPU TLBs are flushed (nested_zap_flush).
+ * - A slot move never lets a vCPU exit as MMIO on a gfn in both ranges.
  * - Two vCPUs fault the same pages at once: one consistent mapping.
  * - The host replaces a page again and again under two reading vCPUs: no
  *   read ever returns a page older than the last replacement that
@@ -347,6 +350,156 @@ TEST_F_TIMEOUT(race, slot_update_while_running, 120)
 		for (i = 0; i < n; i++)
 			EXPECT_TRUE(s2mmu_check_page(self->mem + i * PG, i));
 	}
+}
+
+/*
+ * Two invalidations of one page X: the first (MADV_DONTNEED in a thread)
+ * zaps X and drops mmu_lock, then waits 400 ms before its TLB flush (the
+ * test flavour's test_flush_delay_ms); the second (MADV_DONTNEED here)
+ * finds nothing left to zap.  When it returns, the host has freed X, so a
+ * vCPU that had X in its TLB must not read it any more: its next read
+ * sees the fresh zero page, never X's old contents.  Without the fix the
+ * second MADV_DONTNEED returned at once and the vCPU read X through its
+ * TLB while the first was still waiting.
+ */
+#define FLUSH_DELAY	S2MMU_KNOB("test_flush_delay_ms")
+
+static void *dontneed_page(void *arg)
+{
+	madvise(arg, PG, MADV_DONTNEED);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(race, nested_zap_flush, 60)
+{
+	long long t0, t2;
+	char buf[PG];
+	pthread_t th;
+	int iter;
+	size_t i;
+
+	if (!s2mmu_have_knob(FLUSH_DELAY))
+		SKIP(return, "needs the test flavour (test_flush_delay_ms)");
+	self->mem = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+	self->size = PG;
+	ASSERT_EQ(0, s2mmu_set_region(self->vm, 0, 0, GPA_BASE, PG,
+				      (unsigned long)self->mem));
+
+	for (iter = 0; iter < 3; iter++) {
+		memset(self->mem, 0xaa, PG);
+		/* vCPU 0 reads X: its TLB holds X from now on. */
+		ASSERT_EQ(S2MMU_EXIT_DONE,
+			  s2mmu_guest_read(self->vcpu[0], self->run[0],
+					   GPA_BASE, buf, PG));
+		ASSERT_EQ((char)0xaa, buf[PG - 1]);
+
+		ASSERT_EQ(0, s2mmu_set_knob(FLUSH_DELAY, 400));
+		t0 = s2mmu_now_ms();
+		ASSERT_EQ(0, pthread_create(&th, NULL, dontneed_page,
+					    self->mem));
+		usleep(100 * 1000);	/* the first is in its flush delay */
+		ASSERT_EQ(0, madvise(self->mem, PG, MADV_DONTNEED));
+		t2 = s2mmu_now_ms() - t0;
+		/* X is freed.  Read it through the same vCPU. */
+		memset(buf, 0x55, sizeof(buf));
+		EXPECT_EQ(S2MMU_EXIT_DONE,
+			  s2mmu_guest_read(self->vcpu[0], self->run[0],
+					   GPA_BASE, buf, PG));
+		pthread_join(th, NULL);
+		ASSERT_EQ(0, s2mmu_set_knob(FLUSH_DELAY, 0));
+		for (i = 0; i < PG; i++)
+			if (buf[i])
+				break;
+		/* Read through the TLB: the page the host freed. */
+		EXPECT_EQ(PG, i)
+			TH_LOG("iter %d: read %#x at %zu; 2nd DONTNEED took %lld ms",
+			       iter, (unsigned char)buf[i], i, t2);
+	}
+}
+
+/*
+ * A slot moves while a vCPU reads a guest address inside both its old
+ * and its new range.  The move sleeps 300 ms with the old range gone and
+ * the new one not yet in place (the test flavour's
+ * test_memslot_move_delay_ms); reads started meanwhile must wait for the
+ * move and read the right page, never exit as MMIO (KVM marks the old
+ * slot invalid for the same reason).
+ */
+#define MOVE_DELAY	S2MMU_KNOB("test_memslot_move_delay_ms")
+
+struct mover_reader {
+	int vcpu;
+	struct s2mmu_run *run;
+	bool stop;
+	bool moving;
+	long reads, during, mmio, bad;
+	__u64 gpa;
+};
+
+static void *read_in_both(void *arg)
+{
+	struct mover_reader *m = arg;
+	char buf[64];
+
+	while (!__atomic_load_n(&m->stop, __ATOMIC_RELAXED)) {
+		bool during = __atomic_load_n(&m->moving, __ATOMIC_RELAXED);
+		int ret = s2mmu_guest_read(m->vcpu, m->run, m->gpa, buf,
+					   sizeof(buf));
+
+		m->reads++;
+		if (during)
+			m->during++;
+		if (ret == S2MMU_EXIT_MMIO)
+			m->mmio++;
+		else if (ret != S2MMU_EXIT_DONE || (buf[0] != 2 && buf[0] != 0))
+			m->bad++;
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(race, move_waits_no_mmio, 60)
+{
+	struct mover_reader m = { };
+	pthread_t th;
+	int iter;
+	size_t i;
+
+	if (!s2mmu_have_knob(MOVE_DELAY))
+		SKIP(return, "needs the test flavour (test_memslot_move_delay_ms)");
+	self->size = 4 * PG;
+	self->mem = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+	for (i = 0; i < 4; i++)
+		memset(self->mem + i * PG, i, PG);
+	m.vcpu = self->vcpu[0];
+	m.run = self->run[0];
+	/* Page 2 of the slot at GPA_BASE; page 0 once it is at + 2 pages. */
+	m.gpa = GPA_BASE + 2 * PG;
+	ASSERT_EQ(0, s2mmu_set_knob(MOVE_DELAY, 300));
+	ASSERT_EQ(0, s2mmu_set_region(self->vm, 0, 0, GPA_BASE, self->size,
+				      (unsigned long)self->mem));
+	ASSERT_EQ(0, pthread_create(&th, NULL, read_in_both, &m));
+	for (iter = 0; iter < 4; iter++) {
+		usleep(20 * 1000);
+		__atomic_store_n(&m.moving, true, __ATOMIC_RELAXED);
+		EXPECT_EQ(0, s2mmu_set_region(self->vm, 0, 0,
+					      iter & 1 ? GPA_BASE :
+					      GPA_BASE + 2 * PG, self->size,
+					      (unsigned long)self->mem));
+		__atomic_store_n(&m.moving, false, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&m.stop, true, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, s2mmu_set_knob(MOVE_DELAY, 0));
+	EXPECT_EQ(0, m.mmio)
+		TH_LOG("%ld of %ld reads exited as MMIO during slot moves",
+		       m.mmio, m.reads);
+	EXPECT_EQ(0, m.bad);
+	/* Not vacuous: reads ran inside the moves. */
+	EXPECT_LE(4, m.during) TH_LOG("%ld reads during the moves", m.during);
 }
 
 struct faulter {

@@ -277,6 +277,27 @@ static inline int s2mmu_write_str(const char *path, const char *val)
 	return n < 0 ? n : 0;
 }
 
+/*
+ * Test-only knobs of the module's test flavour (built with
+ * S2MMU_PROVE_MMU: scripts/build-module.sh --prove), module parameters
+ * named test_*.  The module users install has none: tests using one skip.
+ */
+#define S2MMU_KNOB(name)	"/sys/module/s2mmu/parameters/" name
+
+static inline bool s2mmu_have_knob(const char *path)
+{
+	return access(path, W_OK) == 0;
+}
+
+/* Set a numeric knob; 0 or -errno. */
+static inline int s2mmu_set_knob(const char *path, long val)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld", val);
+	return s2mmu_write_str(path, buf);
+}
+
 /* Fill a page with a pattern derived from @seed, and check one. */
 static inline void s2mmu_fill_page(void *page, __u64 seed)
 {
