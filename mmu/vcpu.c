@@ -578,18 +578,33 @@ static long s2mmu_vcpu_ioctl(struct file *file, unsigned int cmd,
 	return ret;
 }
 
+/**
+ * s2mmu_vcpu_mmap() - mmap() of a vCPU fd: its run page.
+ * @file: the vCPU file.
+ * @vma: the new mapping.
+ *
+ * One page at offset 0, shared.  A private mapping is refused: the run
+ * page is shared with the kernel by definition, and remap_pfn_range() of
+ * a copy-on-write mapping (VM_MAYWRITE without VM_SHARED) records the
+ * pfn in vm_pgoff, which /proc/PID/maps prints as the mapping's offset:
+ * the page's host physical address, which only CAP_SYS_ADMIN may see.
+ *
+ * Return: 0, or -EINVAL for another offset or size or a private mapping.
+ */
 static int s2mmu_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct s2mmu_vcpu *vcpu = file->private_data;
 
 	if (vma->vm_pgoff || vma_pages(vma) != 1)
 		return -EINVAL;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
 	/*
 	 * A PFN mapping of the kernel's run page (VM_IO | VM_PFNMAP, never
 	 * grown by mremap nor dumped): neither GUP nor GUP-fast takes it, so
 	 * a memory slot over it cannot map it into a guest.  The page lives
 	 * until the VM is destroyed, which this mapping's file reference
-	 * delays past munmap.
+	 * delays past munmap.  Shared, so vm_pgoff stays 0.
 	 */
 	return remap_pfn_range(vma, vma->vm_start,
 			       page_to_pfn(virt_to_page(vcpu->run)), PAGE_SIZE,
