@@ -162,6 +162,63 @@ TEST_F(vcpu, mmap_run)
 	munmap(run2, PG);
 }
 
+/*
+ * The offset field of the /proc/self/maps line of the mapping starting
+ * at @addr, or -1 when there is none.
+ */
+static long long maps_offset(const void *addr)
+{
+	unsigned long long start, end, off;
+	long long ret = -1;
+	char line[512];
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx-%llx %*s %llx", &start, &end, &off) != 3)
+			continue;
+		if (start == (uintptr_t)addr) {
+			ret = off;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * The run page is a PFN mapping of a kernel page.  A private
+ * (copy-on-write) one would record the page frame number as the
+ * mapping's offset, shown in /proc/self/maps to anyone: refused.  The
+ * shared one shows offset 0.
+ */
+TEST_F(vcpu, mmap_run_private)
+{
+	static const int prots[] = { PROT_READ, PROT_READ | PROT_WRITE };
+	unsigned int i;
+	void *p;
+
+	for (i = 0; i < ARRAY_SIZE(prots); i++) {
+		errno = 0;
+		p = mmap(NULL, PG, prots[i], MAP_PRIVATE, self->vcpu, 0);
+		EXPECT_EQ(MAP_FAILED, p)
+			TH_LOG("prot %d: MAP_PRIVATE mapped, maps offset %#llx",
+			       prots[i], maps_offset(p));
+		EXPECT_EQ(EINVAL, errno);
+		if (p != MAP_FAILED)
+			munmap(p, PG);
+	}
+
+	/* The fixture's MAP_SHARED run page. */
+	EXPECT_EQ(0, maps_offset(self->run));
+	p = mmap(NULL, PG, PROT_READ, MAP_SHARED, self->vcpu, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0, maps_offset(p));
+	munmap(p, PG);
+}
+
 /* RUN with a pointer to a struct s2mmu_run: copied in and out. */
 TEST_F(vcpu, run_by_pointer)
 {
