@@ -212,8 +212,9 @@ static int s2mmu_vcpu_translate(struct s2mmu_vcpu *vcpu, u64 gpa,
 }
 
 /*
- * Describe why the access of @len bytes at @gpa (within one page)
- * stopped, for userspace.
+ * Describe the guest exit for the access of @len bytes at @gpa (within
+ * one page) that @err stopped: -ENOENT (no slot: MMIO), -EROFS,
+ * -EHWPOISON or -EFAULT (memory fault).
  */
 static void s2mmu_vcpu_set_exit(struct s2mmu_run *run, u64 gpa, u64 len,
 				unsigned int access, int err)
@@ -284,7 +285,11 @@ static int s2mmu_vcpu_touch_step(struct s2mmu_vcpu *vcpu,
 
 /*
  * Outside guest mode: resolve the stage-2 fault that stopped the access
- * at @gpa.  0 means retry the access; otherwise the exit is filled in.
+ * at @gpa.  Return: 0 to retry the access; for a guest exit, its error
+ * with the exit filled in: -ENOENT (MMIO), -EFAULT, -EROFS, -EHWPOISON
+ * (memory fault), -EINTR (S2MMU_EXIT_INTR); any other error (-ENOMEM,
+ * -EOVERFLOW) is the host's, not the guest's: it fails S2MMU_RUN with
+ * no exit.
  */
 static int s2mmu_vcpu_handle_fault(struct s2mmu_vcpu *vcpu,
 				   struct s2mmu_run *run, u64 gpa, u64 len,
@@ -292,14 +297,21 @@ static int s2mmu_vcpu_handle_fault(struct s2mmu_vcpu *vcpu,
 {
 	int ret = s2mmu_fault(vcpu, gpa, access);
 
-	if (!ret)
+	switch (ret) {
+	case 0:
 		return 0;
-	if (ret == -EINTR) {
+	case -EINTR:
 		run->exit_reason = S2MMU_EXIT_INTR;
 		return ret;
+	case -ENOENT:
+	case -EFAULT:
+	case -EROFS:
+	case -EHWPOISON:
+		s2mmu_vcpu_set_exit(run, gpa, len, access, ret);
+		return ret;
+	default:
+		return ret;
 	}
-	s2mmu_vcpu_set_exit(run, gpa, len, access, ret);
-	return ret;
 }
 
 static int s2mmu_vcpu_run_copy(struct s2mmu_vcpu *vcpu,
