@@ -20,6 +20,7 @@
  */
 #include <linux/hugetlb.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/pgtable.h>
 #include <linux/sched/signal.h>
 
@@ -104,6 +105,30 @@ static int s2mmu_slot_level(struct s2mmu_memslot *slot, u64 gfn,
 	return level;
 }
 
+#ifdef S2MMU_PROVE_MMU
+/*
+ * Test-only fault injection (the test flavour only): while set, every
+ * table cache top-up of the fault path fails as a failed allocation
+ * would, so the selftests can check that -ENOMEM fails S2MMU_RUN and
+ * S2MMU_PRE_FAULT_MEMORY instead of being reported as a guest exit.
+ */
+static bool test_fail_table_topup;
+module_param(test_fail_table_topup, bool, 0600);
+MODULE_PARM_DESC(test_fail_table_topup,
+		 "TEST ONLY: stage-2 faults fail their table cache top-up (-ENOMEM)");
+
+/* The fault path's table cache top-up result @ret, or the injected one. */
+static int s2mmu_topup_result(int ret)
+{
+	return READ_ONCE(test_fail_table_topup) ? -ENOMEM : ret;
+}
+#else
+static inline int s2mmu_topup_result(int ret)
+{
+	return ret;
+}
+#endif
+
 /*
  * hva -> page.  Return 0 with a page reference and *writable, -EFAULT when
  * the host has no (suitable) mapping, -EHWPOISON, or -EINTR when a fatal
@@ -171,6 +196,7 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
 		if (signal_pending(current))
 			return -EINTR;
 		ret = s2mmu_table_cache_topup(&vcpu->cache, vm->pgt.levels);
+		ret = s2mmu_topup_result(ret);
 		if (ret)
 			return ret;
 
