@@ -12,6 +12,7 @@
 #ifndef _S2MMU_COMPAT_H
 #define _S2MMU_COMPAT_H
 
+#include <linux/mm.h>
 #include <linux/pgtable.h>
 
 /*
@@ -25,5 +26,33 @@ static inline pmd_t pmdp_get_lockless(pmd_t *pmdp)
 	return READ_ONCE(*pmdp);
 }
 #endif
+
+/*
+ * get_user_pages_remote() lost its vmas argument in 6.5, when
+ * get_user_page_vma_remote() (the probe) was added for the callers that
+ * wanted the vma.  s2mmu_get_user_pages_locked(): GUP with the caller
+ * holding @mm's mmap_lock for read and *@locked 1; GUP may drop the lock
+ * to wait (a fatal signal, userfaultfd), and then sets *@locked to 0.
+ *
+ * The remote variant is the only one that takes @locked on both kernels;
+ * on the caller's own mm it differs from get_user_pages_unlocked() only
+ * in FOLL_REMOTE: protection keys are not checked against the caller's
+ * and the faults are not counted as the caller's.
+ */
+static inline long s2mmu_get_user_pages_locked(struct mm_struct *mm,
+					       unsigned long start,
+					       unsigned long nr_pages,
+					       unsigned int gup_flags,
+					       struct page **pages,
+					       int *locked)
+{
+#ifdef S2MMU_HAVE_GET_USER_PAGE_VMA_REMOTE
+	return get_user_pages_remote(mm, start, nr_pages, gup_flags, pages,
+				     locked);
+#else
+	return get_user_pages_remote(mm, start, nr_pages, gup_flags, pages,
+				     NULL, locked);
+#endif
+}
 
 #endif /* _S2MMU_COMPAT_H */

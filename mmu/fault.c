@@ -20,6 +20,7 @@
  */
 #include <linux/hugetlb.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/pgtable.h>
 #include <linux/sched/signal.h>
 
@@ -104,15 +105,49 @@ static int s2mmu_slot_level(struct s2mmu_memslot *slot, u64 gfn,
 	return level;
 }
 
+#ifdef S2MMU_PROVE_MMU
+/*
+ * Test-only fault injection (the test flavour only): while set, every
+ * table cache top-up of the fault path fails as a failed allocation
+ * would, so the selftests can check that -ENOMEM fails S2MMU_RUN and
+ * S2MMU_PRE_FAULT_MEMORY instead of being reported as a guest exit.
+ */
+static bool test_fail_table_topup;
+module_param(test_fail_table_topup, bool, 0600);
+MODULE_PARM_DESC(test_fail_table_topup,
+		 "TEST ONLY: stage-2 faults fail their table cache top-up (-ENOMEM)");
+
+/* The fault path's table cache top-up result @ret, or the injected one. */
+static int s2mmu_topup_result(int ret)
+{
+	return READ_ONCE(test_fail_table_topup) ? -ENOMEM : ret;
+}
+#else
+static inline int s2mmu_topup_result(int ret)
+{
+	return ret;
+}
+#endif
+
 /*
  * hva -> page.  Return 0 with a page reference and *writable, -EFAULT when
  * the host has no (suitable) mapping, -EHWPOISON, or -EINTR when a fatal
  * signal interrupted the host fault.
+ *
+ * The slow path faults the page in only within a VMA of the VM's mm (the
+ * caller's): an hva that no VMA covers, such as a slot whose memory was
+ * unmapped, is not mapped, and GUP is not asked about it.  GUP would
+ * refuse it too, but warns with a stack dump ("GUP no longer grows the
+ * stack") when it lies just below a VM_GROWSDOWN VMA; older kernels grew
+ * the stack over the slot instead.  The VMA stays put under mmap_lock
+ * until GUP has the page, unless GUP drops the lock to wait and retries.
  */
 static int s2mmu_hva_to_page(unsigned long hva, bool write, bool may_write,
 			     struct page **page, bool *writable)
 {
 	unsigned int flags = FOLL_HWPOISON;
+	struct mm_struct *mm = current->mm;
+	int locked = 1;
 	long n;
 
 	*writable = write;
@@ -125,7 +160,16 @@ static int s2mmu_hva_to_page(unsigned long hva, bool write, bool may_write,
 	}
 	if (get_user_page_fast_only(hva, write ? FOLL_WRITE : 0, page))
 		return 0;
-	n = get_user_pages_unlocked(hva, 1, page, flags);
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	if (!vma_lookup(mm, hva)) {
+		mmap_read_unlock(mm);
+		return -EFAULT;
+	}
+	n = s2mmu_get_user_pages_locked(mm, hva, 1, flags, page, &locked);
+	if (locked)
+		mmap_read_unlock(mm);
 	if (n == 1)
 		return 0;
 	if (n == -EHWPOISON)
@@ -176,6 +220,7 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
 		if (signal_pending(current))
 			return -EINTR;
 		ret = s2mmu_table_cache_topup(&vcpu->cache, vm->pgt.levels);
+		ret = s2mmu_topup_result(ret);
 		if (ret)
 			return ret;
 

@@ -196,8 +196,9 @@ static int s2mmu_vcpu_translate(struct s2mmu_vcpu *vcpu, u64 gpa,
 }
 
 /*
- * Describe why the access of @len bytes at @gpa (within one page)
- * stopped, for userspace.
+ * Describe the guest exit for the access of @len bytes at @gpa (within
+ * one page) that @err stopped: -ENOENT (no slot: MMIO), -EROFS,
+ * -EHWPOISON or -EFAULT (memory fault).
  */
 static void s2mmu_vcpu_set_exit(struct s2mmu_run *run, u64 gpa, u64 len,
 				unsigned int access, int err)
@@ -226,13 +227,49 @@ static void s2mmu_vcpu_set_exit(struct s2mmu_run *run, u64 gpa, u64 len,
 		run->memory_fault.flags |= S2MMU_MEMORY_FAULT_NOT_MAPPED;
 }
 
-/* In guest mode: copy one page's worth of a READ/EXEC/WRITE access. */
+/*
+ * In guest mode: read @len bytes of guest memory at @src, mapping host
+ * page @pfn, into @dst.  Return: 0, or -EHWPOISON.
+ *
+ * An uncorrectable memory error in a page the host has not yet found
+ * bad would be a machine check with no recovery point in a plain copy:
+ * the machine-check-safe copy turns it into a short copy, and the page
+ * is queued for memory_failure(), which unmaps it from the host and so
+ * from stage 2 (as copy_mc_user_highpage() does).  It never sleeps.
+ *
+ * That copy is "rep movsb" on most x86 CPUs, which does not read an
+ * aligned 8-byte word as one access (under QEMU TCG it reads byte by
+ * byte, and a guest read saw a word torn by a concurrent host store),
+ * while a guest's loads of words are atomic.  So a read of more than one
+ * byte probes the range with it and then copies with memcpy(), which
+ * reads the lines the probe just brought into the cache.  Without an
+ * arch machine-check-safe copy (arm64) it is memcpy() alone.
+ */
+static int s2mmu_vcpu_read_guest(void *dst, const void *src, size_t len,
+				 u64 pfn)
+{
+	if (IS_ENABLED(CONFIG_ARCH_HAS_COPY_MC) &&
+	    unlikely(copy_mc_to_kernel(dst, src, len))) {
+		memory_failure_queue(pfn, 0);
+		return -EHWPOISON;
+	}
+	if (len > 1 || !IS_ENABLED(CONFIG_ARCH_HAS_COPY_MC))
+		memcpy(dst, src, len);
+	return 0;
+}
+
+/*
+ * In guest mode: copy one page's worth of a READ/EXEC/WRITE access.
+ * Return: the bytes copied, -EFAULT for a stage-2 fault, or -EHWPOISON
+ * when reading the guest's page hit poison.
+ */
 static long s2mmu_vcpu_copy_step(struct s2mmu_vcpu *vcpu,
 				 const struct s2mmu_access *a, u64 pos)
 {
 	u64 gpa = a->gpa + pos;
 	u64 chunk = min_t(u64, PAGE_SIZE - offset_in_page(gpa), a->len - pos);
 	unsigned int access = s2mmu_op_access(a);
+	long ret = chunk;
 	u64 pfn;
 	u8 *va;
 
@@ -241,13 +278,18 @@ static long s2mmu_vcpu_copy_step(struct s2mmu_vcpu *vcpu,
 	va = kmap_local_pfn(pfn);
 	if (a->op == S2MMU_OP_WRITE)
 		memcpy(va + offset_in_page(gpa), vcpu->bounce, chunk);
-	else
-		memcpy(vcpu->bounce, va + offset_in_page(gpa), chunk);
+	else if (s2mmu_vcpu_read_guest(vcpu->bounce, va + offset_in_page(gpa),
+				       chunk, pfn))
+		ret = -EHWPOISON;
 	kunmap_local(va);
-	return chunk;
+	return ret;
 }
 
-/* In guest mode: TOUCH one byte (read, or read and store it back). */
+/*
+ * In guest mode: TOUCH one byte (read, or read and store it back).  The
+ * load is a one-byte machine-check-safe copy.  Return: 0, -EFAULT for a
+ * stage-2 fault, or -EHWPOISON when the load hit poison.
+ */
 static int s2mmu_vcpu_touch_step(struct s2mmu_vcpu *vcpu,
 				 const struct s2mmu_access *a, u64 pos)
 {
@@ -255,36 +297,55 @@ static int s2mmu_vcpu_touch_step(struct s2mmu_vcpu *vcpu,
 	unsigned int access = s2mmu_op_access(a);
 	u64 pfn;
 	u8 *va, v;
+	int ret;
 
 	if (s2mmu_vcpu_translate(vcpu, gpa, access, &pfn))
 		return -EFAULT;
 	va = kmap_local_pfn(pfn);
-	v = READ_ONCE(va[offset_in_page(gpa)]);
-	if (access & S2MMU_ACCESS_W)
+	ret = s2mmu_vcpu_read_guest(&v, va + offset_in_page(gpa), 1, pfn);
+	if (!ret && (access & S2MMU_ACCESS_W))
 		WRITE_ONCE(va[offset_in_page(gpa)], v);
 	kunmap_local(va);
-	return 0;
+	return ret;
 }
 
 /*
- * Outside guest mode: resolve the stage-2 fault that stopped the access
- * at @gpa.  0 means retry the access; otherwise the exit is filled in.
+ * Outside guest mode: handle what stopped the access at @gpa in guest
+ * mode, @err: -EFAULT, a stage-2 fault, is resolved here; -EHWPOISON,
+ * poison hit by a read, ends the access.  Return: 0 to retry the access;
+ * -EAGAIN to retry it after leaving vm->srcu (a slot move); for a guest
+ * exit, its error with the exit filled in: -ENOENT (MMIO),
+ * -EFAULT, -EROFS, -EHWPOISON (memory fault), -EINTR (S2MMU_EXIT_INTR);
+ * any other error (-ENOMEM, -EOVERFLOW) is the host's, not the guest's:
+ * it fails S2MMU_RUN with no exit.
  */
 static int s2mmu_vcpu_handle_fault(struct s2mmu_vcpu *vcpu,
 				   struct s2mmu_run *run, u64 gpa, u64 len,
-				   unsigned int access)
+				   unsigned int access, int err)
 {
-	int ret = s2mmu_fault(vcpu, gpa, access);
+	int ret = err;
 
-	/* 0: retry the access; -EAGAIN: retry it outside vm->srcu. */
-	if (!ret || ret == -EAGAIN)
+	if (err == -EFAULT)
+		ret = s2mmu_fault(vcpu, gpa, access);
+
+	switch (ret) {
+	case 0:
+		return 0;
+	case -EAGAIN:
+		/* The slot is being moved: retry outside vm->srcu. */
 		return ret;
-	if (ret == -EINTR) {
+	case -EINTR:
 		run->exit_reason = S2MMU_EXIT_INTR;
 		return ret;
+	case -ENOENT:
+	case -EFAULT:
+	case -EROFS:
+	case -EHWPOISON:
+		s2mmu_vcpu_set_exit(run, gpa, len, access, ret);
+		return ret;
+	default:
+		return ret;
 	}
-	s2mmu_vcpu_set_exit(run, gpa, len, access, ret);
-	return ret;
 }
 
 static int s2mmu_vcpu_run_copy(struct s2mmu_vcpu *vcpu,
@@ -320,7 +381,7 @@ static int s2mmu_vcpu_run_copy(struct s2mmu_vcpu *vcpu,
 			if (done >= 0)
 				break;
 			ret = s2mmu_vcpu_handle_fault(vcpu, run, gpa, chunk,
-						      access);
+						      access, done);
 			if (ret == -EAGAIN) {
 				/* A slot move waits for this section. */
 				srcu_read_unlock(&vm->srcu, idx);
@@ -385,7 +446,7 @@ static int s2mmu_vcpu_run_touch(struct s2mmu_vcpu *vcpu,
 		ret = 0;
 		if (fault)
 			ret = s2mmu_vcpu_handle_fault(vcpu, run, a->gpa + pos, 1,
-						      access);
+						      access, fault);
 		srcu_read_unlock(&vm->srcu, idx);
 		/* -EAGAIN: a slot move, which waited for that section. */
 		if (ret && ret != -EAGAIN)
@@ -575,18 +636,33 @@ static long s2mmu_vcpu_ioctl(struct file *file, unsigned int cmd,
 	return ret;
 }
 
+/**
+ * s2mmu_vcpu_mmap() - mmap() of a vCPU fd: its run page.
+ * @file: the vCPU file.
+ * @vma: the new mapping.
+ *
+ * One page at offset 0, shared.  A private mapping is refused: the run
+ * page is shared with the kernel by definition, and remap_pfn_range() of
+ * a copy-on-write mapping (VM_MAYWRITE without VM_SHARED) records the
+ * pfn in vm_pgoff, which /proc/PID/maps prints as the mapping's offset:
+ * the page's host physical address, which only CAP_SYS_ADMIN may see.
+ *
+ * Return: 0, or -EINVAL for another offset or size or a private mapping.
+ */
 static int s2mmu_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct s2mmu_vcpu *vcpu = file->private_data;
 
 	if (vma->vm_pgoff || vma_pages(vma) != 1)
 		return -EINVAL;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
 	/*
 	 * A PFN mapping of the kernel's run page (VM_IO | VM_PFNMAP, never
 	 * grown by mremap nor dumped): neither GUP nor GUP-fast takes it, so
 	 * a memory slot over it cannot map it into a guest.  The page lives
 	 * until the VM is destroyed, which this mapping's file reference
-	 * delays past munmap.
+	 * delays past munmap.  Shared, so vm_pgoff stays 0.
 	 */
 	return remap_pfn_range(vma, vma->vm_start,
 			       page_to_pfn(virt_to_page(vcpu->run)), PAGE_SIZE,

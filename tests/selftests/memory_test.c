@@ -237,6 +237,124 @@ TEST_F(mem, munmap_part)
 	EXPECT_TRUE(guest_sees(self->vcpu, self->run, 7, 7));
 }
 
+/*
+ * /dev/kmsg opened at its end, to read what the kernel logs from now on;
+ * -1 when it cannot be read.
+ */
+static int kmsg_open_end(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0 && lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Whether a kernel log record since kmsg_open_end() contains @what. */
+static bool kmsg_logged(int fd, const char *what)
+{
+	char rec[8192];
+	bool found = false;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		if (strstr(rec, what))
+			found = true;
+	}
+	return found;
+}
+
+/* The start of the /proc/self/maps line that covers @addr, or 0. */
+static unsigned long maps_start(const void *addr)
+{
+	unsigned long start, end, ret = 0;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx", &start, &end) == 2 &&
+		    (uintptr_t)addr >= start && (uintptr_t)addr < end) {
+			ret = start;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * A slot whose memory was unmapped, directly below a MAP_GROWSDOWN
+ * (stack-like) mapping: guest accesses are NOT_MAPPED memory faults.
+ * The fault path must not ask GUP to fault in an address no VMA covers:
+ * just below a VM_GROWSDOWN VMA, GUP refuses it with a warning and a
+ * stack dump ("GUP no longer grows the stack"), and older kernels grew
+ * the stack down over the slot.
+ */
+TEST_F(mem, unmapped_below_growsdown)
+{
+	const size_t n = 4, nstack = 4;
+	struct s2mmu_pre_fault_memory pf;
+	char *p, *stack, buf[PG];
+	int kmsg;
+
+	p = mmap(NULL, (n + nstack) * PG, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	self->mem = p;
+	self->size = (n + nstack) * PG;
+	stack = mmap(p + n * PG, nstack * PG, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_FIXED,
+		     -1, 0);
+	ASSERT_EQ(p + n * PG, stack);
+	stack[0] = 1;
+	ASSERT_EQ(0, munmap(p, n * PG));
+	ASSERT_EQ(0, s2mmu_set_region(self->vm, 0, 0, GPA_BASE, n * PG,
+				      (unsigned long)p));
+
+	kmsg = kmsg_open_end();
+	if (kmsg < 0)
+		TH_LOG("/dev/kmsg: %s; not checking the kernel log",
+		       strerror(errno));
+
+	/* The last page of the slot: one page below the stack. */
+	EXPECT_EQ(S2MMU_EXIT_MEMORY_FAULT,
+		  s2mmu_guest_read(self->vcpu, self->run,
+				   GPA_BASE + (n - 1) * PG, buf, 8));
+	EXPECT_EQ(S2MMU_MEMORY_FAULT_NOT_MAPPED, self->run->memory_fault.flags);
+	EXPECT_EQ(GPA_BASE + (n - 1) * PG, self->run->memory_fault.gpa);
+	EXPECT_EQ(S2MMU_EXIT_MEMORY_FAULT,
+		  s2mmu_guest_write(self->vcpu, self->run,
+				    GPA_BASE + (n - 1) * PG, buf, 8));
+	EXPECT_EQ(S2MMU_MEMORY_FAULT_WRITE | S2MMU_MEMORY_FAULT_NOT_MAPPED,
+		  self->run->memory_fault.flags);
+	EXPECT_EQ(S2MMU_EXIT_MEMORY_FAULT,
+		  s2mmu_guest_touch(self->vcpu, self->run, GPA_BASE, n * PG,
+				    false, 0, 0));
+	EXPECT_EQ(GPA_BASE, self->run->memory_fault.gpa);
+	memset(&pf, 0, sizeof(pf));
+	pf.gpa = GPA_BASE;
+	pf.size = n * PG;
+	EXPECT_EQ(-EFAULT, s2mmu_pre_fault(self->vcpu, &pf));
+
+	/* The stack did not grow over the slot. */
+	EXPECT_EQ((unsigned long)stack, maps_start(stack));
+	EXPECT_EQ(0, maps_start(p + (n - 1) * PG));
+	if (kmsg >= 0) {
+		EXPECT_FALSE(kmsg_logged(kmsg, "GUP no longer grows the stack"));
+		close(kmsg);
+	}
+}
+
 /* munmap + mmap of new memory at the same hva: never the old contents. */
 TEST_F(mem, remap_new_contents)
 {
@@ -926,9 +1044,14 @@ static void on_sigbus(int sig)
 }
 
 /*
- * Memory failure: a poisoned page gives a hwpoison memory fault, its
- * neighbours still work.  This permanently poisons one page of the
- * machine running the test.
+ * Memory failure: a poisoned page gives a hwpoison memory fault to
+ * reads, writes and TOUCH, its neighbours still work.  This permanently
+ * poisons one page of the machine running the test.
+ *
+ * MADV_HWPOISON unmaps the page from the host, and so from stage 2, so
+ * the exit comes from the fault path (GUP's -EHWPOISON).  A machine
+ * check taken by the guest-mode copy itself (a mapped page going bad)
+ * cannot be injected from userspace or under QEMU TCG.
  */
 TEST_F(mem, hwpoison)
 {
@@ -961,6 +1084,17 @@ TEST_F(mem, hwpoison)
 	EXPECT_EQ(GPA_BASE + PG, self->run->memory_fault.gpa);
 	EXPECT_EQ(S2MMU_EXIT_MEMORY_FAULT,
 		  s2mmu_guest_write(self->vcpu, self->run, GPA_BASE + PG, buf, 8));
+	EXPECT_EQ(S2MMU_MEMORY_FAULT_HWPOISON | S2MMU_MEMORY_FAULT_WRITE,
+		  self->run->memory_fault.flags);
+	/* TOUCH, the loads without a copy, exits the same way. */
+	EXPECT_EQ(S2MMU_EXIT_MEMORY_FAULT,
+		  s2mmu_guest_touch(self->vcpu, self->run, GPA_BASE, n * PG,
+				    false, 0, 0));
+	EXPECT_EQ(S2MMU_MEMORY_FAULT_HWPOISON, self->run->memory_fault.flags);
+	EXPECT_EQ(GPA_BASE + PG, self->run->memory_fault.gpa);
+	EXPECT_EQ(S2MMU_EXIT_MEMORY_FAULT,
+		  s2mmu_guest_touch(self->vcpu, self->run, GPA_BASE + PG, PG,
+				    true, 0, 0));
 	EXPECT_EQ(S2MMU_MEMORY_FAULT_HWPOISON | S2MMU_MEMORY_FAULT_WRITE,
 		  self->run->memory_fault.flags);
 	EXPECT_TRUE(guest_sees(self->vcpu, self->run, 0, 0));

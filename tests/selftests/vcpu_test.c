@@ -162,6 +162,63 @@ TEST_F(vcpu, mmap_run)
 	munmap(run2, PG);
 }
 
+/*
+ * The offset field of the /proc/self/maps line of the mapping starting
+ * at @addr, or -1 when there is none.
+ */
+static long long maps_offset(const void *addr)
+{
+	unsigned long long start, end, off;
+	long long ret = -1;
+	char line[512];
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx-%llx %*s %llx", &start, &end, &off) != 3)
+			continue;
+		if (start == (uintptr_t)addr) {
+			ret = off;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * The run page is a PFN mapping of a kernel page.  A private
+ * (copy-on-write) one would record the page frame number as the
+ * mapping's offset, shown in /proc/self/maps to anyone: refused.  The
+ * shared one shows offset 0.
+ */
+TEST_F(vcpu, mmap_run_private)
+{
+	static const int prots[] = { PROT_READ, PROT_READ | PROT_WRITE };
+	unsigned int i;
+	void *p;
+
+	for (i = 0; i < ARRAY_SIZE(prots); i++) {
+		errno = 0;
+		p = mmap(NULL, PG, prots[i], MAP_PRIVATE, self->vcpu, 0);
+		EXPECT_EQ(MAP_FAILED, p)
+			TH_LOG("prot %d: MAP_PRIVATE mapped, maps offset %#llx",
+			       prots[i], maps_offset(p));
+		EXPECT_EQ(EINVAL, errno);
+		if (p != MAP_FAILED)
+			munmap(p, PG);
+	}
+
+	/* The fixture's MAP_SHARED run page. */
+	EXPECT_EQ(0, maps_offset(self->run));
+	p = mmap(NULL, PG, PROT_READ, MAP_SHARED, self->vcpu, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0, maps_offset(p));
+	munmap(p, PG);
+}
+
 /* RUN with a pointer to a struct s2mmu_run: copied in and out. */
 TEST_F(vcpu, run_by_pointer)
 {
@@ -762,6 +819,70 @@ TEST_F(vcpu, pre_fault_bad_input)
 	/* None of it mapped anything. */
 	ASSERT_EQ(0, s2mmu_translate(self->vcpu, GPA_BASE, &t));
 	EXPECT_EQ(0, t.present);
+}
+
+#define FAIL_TOPUP	"/sys/module/s2mmu/parameters/test_fail_table_topup"
+
+/*
+ * An internal error of the fault path is the host's, not a guest exit:
+ * with the fault path's table cache top-up failing (fault injection of
+ * the module's test flavour), RUN fails with ENOMEM at the access that
+ * faulted (in both run forms) and so does PRE_FAULT_MEMORY; everything
+ * works again once allocations do.
+ */
+TEST_F(vcpu, fault_enomem)
+{
+	struct s2mmu_pre_fault_memory pf;
+	struct s2mmu_access acc[2];
+	struct s2mmu_run prun;
+	char buf[2][PG];
+	int ret;
+
+	if (access(FAIL_TOPUP, F_OK))
+		SKIP(return, "%s: not the module's test flavour", FAIL_TOPUP);
+	/* Page 0 mapped; page 1 not. */
+	ASSERT_TRUE(read_ok(self->vcpu, self->run, 0));
+	memset(acc, 0, sizeof(acc));
+	acc[0] = (struct s2mmu_access){
+		.gpa = GPA_BASE, .len = PG, .uaddr = (uintptr_t)buf[0],
+	};
+	acc[1] = (struct s2mmu_access){
+		.gpa = GPA_BASE + PG, .len = PG, .uaddr = (uintptr_t)buf[1],
+	};
+	ret = s2mmu_write_str(FAIL_TOPUP, "1");
+	if (ret)
+		SKIP(return, "%s: %s", FAIL_TOPUP, strerror(-ret));
+
+	/* From here until the knob is cleared: no ASSERT. */
+	EXPECT_EQ(-ENOMEM, s2mmu_vcpu_run(self->vcpu, self->run, acc, 2))
+		TH_LOG("exit %u flags %#llx", self->run->exit_reason,
+		       (unsigned long long)self->run->memory_fault.flags);
+	EXPECT_EQ(1, self->run->done);
+	EXPECT_NE(S2MMU_EXIT_MEMORY_FAULT, self->run->exit_reason);
+
+	memset(&prun, 0, sizeof(prun));
+	prun.accesses = (uintptr_t)acc;
+	prun.nr_accesses = 2;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->vcpu, S2MMU_RUN, &prun));
+	EXPECT_EQ(ENOMEM, errno);
+	EXPECT_EQ(1, prun.done);
+	EXPECT_NE(S2MMU_EXIT_MEMORY_FAULT, prun.exit_reason);
+
+	EXPECT_EQ(-ENOMEM, s2mmu_guest_touch(self->vcpu, self->run,
+					     GPA_BASE + PG, PG, false, 0, 0));
+
+	memset(&pf, 0, sizeof(pf));
+	pf.gpa = GPA_BASE + PG;
+	pf.size = PG;
+	EXPECT_EQ(-ENOMEM, s2mmu_pre_fault(self->vcpu, &pf));
+	EXPECT_EQ(GPA_BASE + PG, pf.gpa);
+	EXPECT_EQ(PG, pf.size);
+
+	ASSERT_EQ(0, s2mmu_write_str(FAIL_TOPUP, "0"));
+	EXPECT_EQ(S2MMU_EXIT_DONE, s2mmu_vcpu_run(self->vcpu, self->run, acc, 2));
+	EXPECT_EQ(2, self->run->done);
+	EXPECT_TRUE(s2mmu_check_page(buf[1], 1));
 }
 
 static int drop_cap_sys_admin(void)

@@ -146,12 +146,16 @@ struct s2mmu_access {
 #define S2MMU_EXIT_MEMORY_FAULT	2
 #define S2MMU_EXIT_INTR		3
 
-/* memory_fault.flags: why the access could not be mapped. */
+/*
+ * memory_fault.flags: the access kind and why it could not be mapped.
+ * Bit 3 is reserved for S2MMU_MEMORY_FAULT_PRIVATE (guest-private
+ * memory), which will have the value of KVM's KVM_MEMORY_EXIT_FLAG_PRIVATE.
+ */
 #define S2MMU_MEMORY_FAULT_WRITE	(1ULL << 0)	/* it was a write */
 #define S2MMU_MEMORY_FAULT_EXEC		(1ULL << 1)	/* it was a fetch */
 #define S2MMU_MEMORY_FAULT_READONLY	(1ULL << 2)	/* write to a read-only slot */
-#define S2MMU_MEMORY_FAULT_NOT_MAPPED	(1ULL << 3)	/* hva not mapped / no access */
 #define S2MMU_MEMORY_FAULT_HWPOISON	(1ULL << 4)	/* hardware-poisoned page */
+#define S2MMU_MEMORY_FAULT_NOT_MAPPED	(1ULL << 5)	/* hva not mapped / no access */
 
 #define S2MMU_MAX_ACCESSES	4096
 
