@@ -30,8 +30,10 @@
  *   tree, and once more after a withdrawal's grace period (see
  *   s2mmu_gfn_to_memslot_cached()).
  *
- * A move withdraws the slot leaving an invalid stand-in in its gfn range
- * (faults on it wait), then publishes the new slot over it; a flag change
+ * A delete or a move withdraws the slot leaving an invalid stand-in in its
+ * gfn range (faults on it wait, and CHECK_INVARIANTS still finds the slot
+ * of leaves not yet zapped); a move then publishes the new slot over it.
+ * A flag change
  * of S2MMU_MEM_READONLY or of the size or host address is refused (as
  * KVM).
  */
@@ -222,7 +224,9 @@ void s2mmu_mn_reader_end(struct s2mmu_vm *vm)
 
 /*
  * Take vm->mn_lock with no notifier reader active.  A stream of
- * invalidations can delay a memslot update (as in KVM), never a fault.
+ * invalidations (or aging callbacks) can delay a memslot update, as in
+ * KVM, and with it the vCPUs faulting on a slot being moved or deleted;
+ * they wait killably.  Faults elsewhere are never delayed.
  */
 static void s2mmu_hva_tree_lock(struct s2mmu_vm *vm)
 	__acquires(&vm->mn_lock)
@@ -325,20 +329,38 @@ static int s2mmu_memslot_publish(struct s2mmu_vm *vm,
 }
 
 /*
- * Take a slot's gfn range out of use: @stand_in (NULL, or a copy flagged
- * %S2MMU_SLOT_INVALID) replaces it in the gfn tree; wait for the slot's
- * users; zap its range and flush; take it out of the hva tree.
+ * Store @slot (or NULL) over [first, last] of the gfn tree.  For the
+ * stores that must not fail: a maple tree in RCU mode allocates on every
+ * write, erases included, and a failed one would leave a freed slot in
+ * the tree.
  */
-static void s2mmu_memslot_withdraw(struct s2mmu_vm *vm,
-				   struct s2mmu_memslot *slot,
-				   struct s2mmu_memslot *stand_in)
+static void s2mmu_gfn_tree_set(struct s2mmu_vm *vm, u64 first, u64 last,
+			       struct s2mmu_memslot *slot)
 {
-	/* Without memory for the stand-in, vCPUs see MMIO meanwhile. */
-	if (!stand_in ||
-	    mtree_store_range(&vm->gfn_tree, slot->base_gfn,
-			      slot->base_gfn + slot->npages - 1, stand_in,
-			      GFP_KERNEL_ACCOUNT))
-		mtree_erase(&vm->gfn_tree, slot->base_gfn);
+	if (first <= last)
+		WARN_ON(mtree_store_range(&vm->gfn_tree, first, last, slot,
+					  GFP_KERNEL_ACCOUNT | __GFP_NOFAIL));
+}
+
+/*
+ * Take a slot out of use, as KVM's KVM_MEMSLOT_INVALID: a copy flagged
+ * %S2MMU_SLOT_INVALID replaces it in the gfn tree (a fault finding it
+ * waits, rather than exiting as MMIO); wait for its users; zap its range
+ * and flush; take it out of the hva tree.  Returns the stand-in, which
+ * s2mmu_memslot_retire() removes once the slot's successor (if any) is
+ * in place; NULL when it could not be allocated (the range is empty
+ * meanwhile).
+ */
+static struct s2mmu_memslot *s2mmu_memslot_withdraw(struct s2mmu_vm *vm,
+						    struct s2mmu_memslot *slot)
+{
+	u64 last = slot->base_gfn + slot->npages - 1;
+	struct s2mmu_memslot *stand_in;
+
+	stand_in = kmemdup(slot, sizeof(*slot), GFP_KERNEL_ACCOUNT);
+	if (stand_in)
+		stand_in->flags |= S2MMU_SLOT_INVALID;
+	s2mmu_gfn_tree_set(vm, slot->base_gfn, last, stand_in);
 	/* Release: a reader seeing the new generation sees the new tree. */
 	s2mmu_slots_gen_bump(vm);
 	s2mmu_memslot_test_grace(vm, slot);
@@ -350,59 +372,70 @@ static void s2mmu_memslot_withdraw(struct s2mmu_vm *vm,
 	 */
 	s2mmu_slots_gen_bump(vm);
 
-	s2mmu_mmu_zap_gfn_range(vm, slot->base_gfn,
-				slot->base_gfn + slot->npages);
+	s2mmu_mmu_zap_gfn_range(vm, slot->base_gfn, last + 1);
 
 	s2mmu_hva_tree_lock(vm);
 	s2mmu_hva_tree_remove(slot, &vm->hva_tree);
 	spin_unlock(&vm->mn_lock);
-}
-
-/* Is @gfn inside @slot? */
-static bool s2mmu_slot_has_gfn(const struct s2mmu_memslot *slot, u64 gfn)
-{
-	return gfn >= slot->base_gfn && gfn < slot->base_gfn + slot->npages;
+	return stand_in;
 }
 
 /*
- * Move @old to @new's guest range.  As KVM: the old range is first marked
- * invalid, not emptied, so a vCPU faulting on a gfn in both ranges waits
- * for the move instead of exiting as MMIO; @new then replaces the
- * stand-in in one tree store where the ranges overlap, and what is left
- * of the stand-in goes.  On error @old is put back, unless even that
+ * Remove what is left of the stand-in of a slot that covered
+ * [first, last] (@now, its successor or the slot put back, was stored
+ * over part of it; NULL: none), then free it after a grace period.
+ */
+static void s2mmu_memslot_retire(struct s2mmu_vm *vm,
+				 struct s2mmu_memslot *stand_in, u64 first,
+				 u64 last, struct s2mmu_memslot *now)
+{
+	u64 now_last;
+
+	if (!stand_in)
+		return;
+	if (!now) {
+		s2mmu_gfn_tree_set(vm, first, last, NULL);
+	} else {
+		now_last = now->base_gfn + now->npages - 1;
+		if (first < now->base_gfn)
+			s2mmu_gfn_tree_set(vm, first,
+					   min(last, now->base_gfn - 1), NULL);
+		if (last > now_last)
+			s2mmu_gfn_tree_set(vm, max(first, now_last + 1), last,
+					   NULL);
+	}
+	s2mmu_slots_gen_bump(vm);
+	/* Readers may still hold the stand-in. */
+	synchronize_srcu(&vm->srcu);
+	kfree(stand_in);
+}
+
+/*
+ * Move @old to @new's guest range: withdraw it behind a stand-in, then
+ * publish @new over the stand-in (one tree store where the ranges
+ * overlap, so a gfn in both always finds a slot), then retire what is
+ * left of the stand-in.  On error @old is put back, unless even that
  * fails: then *@lost is set and the slot is gone.
  */
 static int s2mmu_memslot_move(struct s2mmu_vm *vm, struct s2mmu_memslot *old,
 			      struct s2mmu_memslot *new, bool *lost)
 {
-	struct s2mmu_memslot *stand_in, *now;
-	u64 old_last = old->base_gfn + old->npages - 1;
+	struct s2mmu_memslot *stand_in, *now = new;
 	unsigned int delay;
 	int ret;
 
-	stand_in = kmemdup(old, sizeof(*old), GFP_KERNEL_ACCOUNT);
-	if (stand_in)
-		stand_in->flags |= S2MMU_SLOT_INVALID;
-	s2mmu_memslot_withdraw(vm, old, stand_in);
+	stand_in = s2mmu_memslot_withdraw(vm, old);
 	delay = READ_ONCE(test_memslot_move_delay_ms);
 	if (unlikely(delay))
 		msleep(delay);
 
-	now = new;
 	ret = s2mmu_memslot_publish(vm, new);
 	if (ret) {
-		now = old;
 		*lost = s2mmu_memslot_publish(vm, old) != 0;
+		now = *lost ? NULL : old;
 	}
-	/* The stand-in's pieces outside the slot now in place. */
-	if (!s2mmu_slot_has_gfn(now, old->base_gfn) || *lost)
-		mtree_erase(&vm->gfn_tree, old->base_gfn);
-	if (!s2mmu_slot_has_gfn(now, old_last) || *lost)
-		mtree_erase(&vm->gfn_tree, old_last);
-	s2mmu_slots_gen_bump(vm);
-	/* Readers may still hold the stand-in. */
-	synchronize_srcu(&vm->srcu);
-	kfree(stand_in);
+	s2mmu_memslot_retire(vm, stand_in, old->base_gfn,
+			     old->base_gfn + old->npages - 1, now);
 	return ret;
 }
 
@@ -489,7 +522,9 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 		ret = -EINVAL;
 		if (!old)
 			goto out;
-		s2mmu_memslot_withdraw(vm, old, NULL);
+		s2mmu_memslot_retire(vm, s2mmu_memslot_withdraw(vm, old),
+				     old->base_gfn,
+				     old->base_gfn + old->npages - 1, NULL);
 		xa_erase(&vm->slot_ids, mem->slot);
 		WRITE_ONCE(vm->nr_slots, vm->nr_slots - 1);
 		kfree(old);

@@ -591,6 +591,7 @@ static void memslot_create_waits_for_readers_test(struct kunit *test)
 static void memslot_delete_waits_for_readers_test(struct kunit *test)
 {
 	struct s2mmu_vm *vm = s2mmu_kunit_vm_create(test, X86_48);
+	struct s2mmu_memslot *slot;
 	struct slot_writer *w;
 	struct hva_hits hits = { };
 
@@ -604,7 +605,10 @@ static void memslot_delete_waits_for_readers_test(struct kunit *test)
 	/* The writer sleeps on mn_wait until this test wakes it: stable. */
 	KUNIT_EXPECT_TRUE(test, waitqueue_active(&vm->mn_wait));
 	KUNIT_EXPECT_FALSE(test, completion_done(&w->done));
-	KUNIT_EXPECT_NULL(test, lookup(vm, 0x300));
+	/* A fault finds only the stand-in: it waits for the delete. */
+	slot = lookup(vm, 0x300);
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	KUNIT_EXPECT_TRUE(test, slot->flags & S2MMU_SLOT_INVALID);
 	/* This reader still sees it, and may use it. */
 	KUNIT_EXPECT_EQ(test, s2mmu_for_each_hva_slot(vm, H, H + 4 * P,
 						      record_hit, &hits),
@@ -675,8 +679,9 @@ static void memslot_cache_generation_test(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 1, 0, 0, 0, 0), 0);
 	WRITE_ONCE(s2mmu_memslot_test_grace_hook, NULL);
 	KUNIT_EXPECT_PTR_EQ(test, grace_cache.slot, slot);
-	/* Deleted: no stand-in, the fault would exit as MMIO. */
-	KUNIT_EXPECT_FALSE(test, grace_found_any);
+	/* Being deleted: a fault finds the stand-in and waits. */
+	KUNIT_EXPECT_TRUE(test, grace_found_any);
+	KUNIT_EXPECT_TRUE(test, grace_found.flags & S2MMU_SLOT_INVALID);
 
 	/* The slot is freed: the entry cached in the grace period is dead. */
 	gen = READ_ONCE(vm->slots_gen);
