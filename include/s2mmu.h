@@ -341,7 +341,7 @@ void s2mmu_mmu_destroy(struct s2mmu_vm *vm);
 int s2mmu_mmu_walk(struct s2mmu_vm *vm, u64 gpa, unsigned int access,
 		   struct s2mmu_walk_result *res);
 int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
-		      u64 gfn, u64 pfn, int level, bool writable, bool *flush);
+		      u64 gfn, u64 pfn, int *level, bool writable, bool *flush);
 /* How a zap under mmu_lock (write) may yield it. */
 enum s2mmu_zap_yield {
 	S2MMU_ZAP_NO_YIELD,

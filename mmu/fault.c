@@ -256,7 +256,7 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
 		} else if (s2mmu_mmu_invalidate_retry(vm, gfn, seq)) {
 			ret = -EAGAIN;
 		} else {
-			ret = s2mmu_mmu_install(vm, &vcpu->cache, gfn, pfn, lvl,
+			ret = s2mmu_mmu_install(vm, &vcpu->cache, gfn, pfn, &lvl,
 						writable, &flush);
 		}
 		/* A collapse removed small leaves: claimed as a zap's flush. */

@@ -158,8 +158,13 @@ static void s2mmu_check_tlb(struct s2mmu_check *c, struct s2mmu_vcpu *vcpu)
 {
 	unsigned int i;
 
-	if (test_bit(S2MMU_REQ_TLB_FLUSH, &vcpu->requests) ||
-	    atomic_read(&c->vm->tlb_flush_pending))
+	/*
+	 * The claim first, with acquire: s2mmu_mmu_flush_finish() sets the
+	 * requests before it releases the claim, so a claim seen gone means
+	 * the request is visible.  (The other order could miss both.)
+	 */
+	if (atomic_read_acquire(&c->vm->tlb_flush_pending) ||
+	    test_bit(S2MMU_REQ_TLB_FLUSH, &vcpu->requests))
 		return;
 	for (i = 0; i < S2MMU_TLB_ENTRIES; i++)
 		if (vcpu->tlb[i].valid &&

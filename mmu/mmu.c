@@ -171,16 +171,21 @@ static bool s2mmu_mmu_leaf_covers(struct s2mmu_vm *vm, u64 gpa, u64 pa,
  * @vm: the VM.
  * @cache: table pages for missing tables.
  * @gfn: faulting guest frame.
- * @pfn: host frame of the first page of the leaf (aligned to @level).
- * @level: leaf level.
+ * @pfn: host frame of the first page of the leaf (aligned to *@level).
+ * @level: in: the leaf level wanted; out: the level installed, one lower
+ *         when a 1 GiB leaf would have had to tear down a table of
+ *         tables (see below).
  * @writable: map writable.
  * @flush: set when an existing translation was removed (a table of small
  *         leaves collapsed for a huge one, or a racing fault's leaf
- *         replaced); the caller flushes after dropping mmu_lock.
+ *         replaced); the caller claims the flush before dropping mmu_lock.
  *
  * A leaf that already maps the frame with at least these rights (another
  * vCPU's fault) is kept: it was installed under the same invalidation
- * protocol, so it is as current as ours.
+ * protocol, so it is as current as ours.  A huge leaf replaces a table of
+ * small leaves only when that table holds no table itself, so a fault
+ * tears down at most one table page (512 entries) under the read lock;
+ * over a table of tables the fault maps the next level down instead.
  *
  * Context: mmu_lock held for read.
  * Return: 0, -EAGAIN when another thread changed the entry first (the
@@ -188,7 +193,7 @@ static bool s2mmu_mmu_leaf_covers(struct s2mmu_vm *vm, u64 gpa, u64 pa,
  * beyond the output address width of the VM's format.
  */
 int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
-		      u64 gfn, u64 pfn, int level, bool writable, bool *flush)
+		      u64 gfn, u64 pfn, int *level, bool writable, bool *flush)
 	__must_hold(&vm->mmu_lock)
 {
 	struct s2mmu_pt_op op = {
@@ -196,7 +201,8 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 		.mmu_lock	= &vm->mmu_lock,
 		.shared		= true,
 	};
-	u64 size = s2mmu_pt_level_size(level);
+	int lvl = *level;
+	u64 size = s2mmu_pt_level_size(lvl);
 	u64 gpa = (gfn << PAGE_SHIFT) & ~(size - 1);
 	u64 pa = pfn << PAGE_SHIFT;
 	u32 prot = S2MMU_PROT_R | S2MMU_PROT_X;
@@ -205,18 +211,32 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 	lockdep_assert_held_read(&vm->mmu_lock);
 	if (writable)
 		prot |= S2MMU_PROT_W;
-	if (s2mmu_mmu_leaf_covers(vm, gpa, pa, level, prot))
+	if (s2mmu_mmu_leaf_covers(vm, gpa, pa, lvl, prot))
 		return 0;
 	/* Host memory the format cannot address: no guest exit can fix it. */
 	if (pa + size > (1ULL << vm->pgt.ops->pa_bits))
 		return -EOVERFLOW;
-	ret = s2mmu_pgtable_map(&vm->pgt, gpa, pa, size, level, prot, &op);
-	if (ret == -EEXIST) {
+	for (;;) {
+		ret = s2mmu_pgtable_map(&vm->pgt, gpa, pa, size, lvl, prot,
+					&op);
+		if (ret != -EEXIST)
+			break;
 		/* Small leaves where a huge one goes: unlink their table. */
-		ret = s2mmu_pgtable_collapse(&vm->pgt, gpa, level, &op);
+		ret = s2mmu_pgtable_collapse(&vm->pgt, gpa, lvl, &op);
+		if (ret == -EBUSY) {
+			/* A table of tables: map one level down instead. */
+			u64 off = ((gfn << PAGE_SHIFT) - gpa) &
+				  ~(s2mmu_pt_level_size(lvl - 1) - 1);
+
+			lvl--;
+			size = s2mmu_pt_level_size(lvl);
+			gpa += off;
+			pa += off;
+			continue;
+		}
 		s2mmu_mmu_test_collapse_window(vm);
 		if (!ret)
-			ret = s2mmu_pgtable_map(&vm->pgt, gpa, pa, size, level,
+			ret = s2mmu_pgtable_map(&vm->pgt, gpa, pa, size, lvl,
 						prot, &op);
 		/*
 		 * Another vCPU linked a table there again between the
@@ -224,7 +244,9 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 		 */
 		if (ret == -EEXIST)
 			ret = -EAGAIN;
+		break;
 	}
+	*level = lvl;
 	*flush |= op.flush;
 	return ret;
 }

@@ -446,12 +446,13 @@ int s2mmu_pgtable_split(struct s2mmu_pgtable *pgt, u64 start, u64 end,
  * @level: level of the future leaf (1 or 2).
  * @op: lock mode; @op->flush is set when a table was removed.
  *
- * Unlinks the table (and everything below it) held by the entry of @level
- * mapping @gpa, leaving the entry empty.  Nothing to do if there is no
- * table there.
+ * Unlinks the table held by the entry of @level mapping @gpa, leaving the
+ * entry empty.  Nothing to do if there is no table there.  A table that
+ * holds tables itself is left alone (-EBUSY): tearing it down would free
+ * up to 512 table pages in one step; zap it, or map smaller leaves.
  *
- * Return: 0, -EINVAL, or -EAGAIN if the entry is frozen or changed under
- * a shared lock.
+ * Return: 0, -EINVAL, -EBUSY for a table of tables, or -EAGAIN if the
+ * entry is frozen or changed under a shared lock.
  */
 int s2mmu_pgtable_collapse(struct s2mmu_pgtable *pgt, u64 gpa,
 			   unsigned int level, struct s2mmu_pt_op *op)
@@ -477,7 +478,14 @@ int s2mmu_pgtable_collapse(struct s2mmu_pgtable *pgt, u64 gpa,
 		if (!ops->is_table(old, l))
 			break;
 		if (l == level) {
-			long n = pt_replace_table(pgt, ptep, old, l, 0, op);
+			long n;
+
+			/* More than one table page: not in one step. */
+			if (pt_table_has_tables(pgt, old, l)) {
+				ret = -EBUSY;
+				break;
+			}
+			n = pt_replace_table(pgt, ptep, old, l, 0, op);
 
 			ret = n < 0 ? n : 0;
 			break;

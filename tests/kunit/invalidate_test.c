@@ -468,11 +468,13 @@ static bool collapse_rival_ran;
 static void collapse_rival_hook(struct s2mmu_vm *vm)
 {
 	bool flush = false;
+	int level = 0;
 
 	WRITE_ONCE(s2mmu_mmu_test_collapse_hook, NULL);
 	collapse_rival_ran = true;
 	collapse_rival_ret = s2mmu_mmu_install(vm, &collapse_rival_cache,
-					       0x201, 0x50201, 0, true, &flush);
+					       0x201, 0x50201, &level, true,
+					       &flush);
 }
 
 static void collapse_hook_clear(void *data)
@@ -487,7 +489,7 @@ static void invalidate_collapse_race_test(struct kunit *test)
 	struct s2mmu_table_cache cache;
 	struct s2mmu_pt_info info;
 	bool flush = false;
-	int ret;
+	int ret, level;
 
 	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 1, 0, 0x200, 512, H),
 			0);
@@ -505,7 +507,9 @@ static void invalidate_collapse_race_test(struct kunit *test)
 	WRITE_ONCE(s2mmu_mmu_test_collapse_hook, collapse_rival_hook);
 
 	read_lock(&vm->mmu_lock);
-	ret = s2mmu_mmu_install(vm, &cache, 0x200, 0x50000, 1, true, &flush);
+	level = 1;
+	ret = s2mmu_mmu_install(vm, &cache, 0x200, 0x50000, &level, true,
+				&flush);
 	read_unlock(&vm->mmu_lock);
 	KUNIT_EXPECT_TRUE(test, collapse_rival_ran);
 	KUNIT_EXPECT_EQ(test, collapse_rival_ret, 0);
@@ -514,11 +518,14 @@ static void invalidate_collapse_race_test(struct kunit *test)
 
 	/* The retry collapses the rival's table and maps the huge leaf. */
 	flush = false;
+	level = 1;
 	read_lock(&vm->mmu_lock);
-	ret = s2mmu_mmu_install(vm, &cache, 0x200, 0x50000, 1, true, &flush);
+	ret = s2mmu_mmu_install(vm, &cache, 0x200, 0x50000, &level, true,
+				&flush);
 	read_unlock(&vm->mmu_lock);
 	s2mmu_table_cache_free(&cache);
 	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, level, 1);
 	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_lookup(&vm->pgt, 0x201ULL << 12, 0,
 						   &info), 0);
 	KUNIT_EXPECT_EQ(test, info.level, 1);
@@ -527,13 +534,56 @@ static void invalidate_collapse_race_test(struct kunit *test)
 	/* A host frame the format cannot address is a clear error. */
 	KUNIT_EXPECT_EQ(test, s2mmu_table_cache_topup(&cache, vm->pgt.levels),
 			0);
+	level = 0;
 	read_lock(&vm->mmu_lock);
 	ret = s2mmu_mmu_install(vm, &cache, 0x300,
-				1ULL << (vm->pgt.ops->pa_bits - 12), 0, true,
-				&flush);
+				1ULL << (vm->pgt.ops->pa_bits - 12), &level,
+				true, &flush);
 	read_unlock(&vm->mmu_lock);
 	s2mmu_table_cache_free(&cache);
 	KUNIT_EXPECT_EQ(test, ret, -EOVERFLOW);
+}
+
+/*
+ * A 1 GiB leaf where a table of tables stands (4 KiB pages under a 2 MiB
+ * table): the fault does not tear down up to 513 table pages in one step
+ * under the read lock; it maps the 2 MiB block instead, collapsing only
+ * the one table of 4 KiB leaves there.
+ */
+static void invalidate_collapse_bounded_test(struct kunit *test)
+{
+	struct s2mmu_vm *vm = s2mmu_kunit_vm_create(test, S2MMU_VM_X86_TDP);
+	u64 base = 0x40000;	/* 1 GiB-aligned gfn */
+	struct s2mmu_table_cache cache;
+	struct s2mmu_pt_info info;
+	bool flush = false;
+	int ret, level = 2;
+
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 1, 0, base, 1 << 18,
+						   H), 0);
+	s2mmu_kunit_map(test, vm, base + 0x203);
+	s2mmu_kunit_map(test, vm, base + 0x600);
+	KUNIT_ASSERT_EQ(test, atomic_long_read(&vm->pgt.tables[0]), 2);
+	s2mmu_table_cache_init(&cache);
+	KUNIT_ASSERT_EQ(test, s2mmu_table_cache_topup(&cache, vm->pgt.levels),
+			0);
+	read_lock(&vm->mmu_lock);
+	ret = s2mmu_mmu_install(vm, &cache, base + 0x205, 0x80000, &level,
+				true, &flush);
+	read_unlock(&vm->mmu_lock);
+	s2mmu_table_cache_free(&cache);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, level, 1);
+	KUNIT_EXPECT_TRUE(test, flush);
+	/* The 2 MiB block of the fault, at its offset in the 1 GiB one. */
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_lookup(&vm->pgt,
+						   (base + 0x205) << 12, 0,
+						   &info), 0);
+	KUNIT_EXPECT_EQ(test, info.level, 1);
+	KUNIT_EXPECT_EQ(test, info.pa, (0x80000ULL + 0x205) << 12);
+	/* The other 4 KiB table is untouched. */
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&vm->pgt.tables[0]), 1);
+	KUNIT_EXPECT_TRUE(test, s2mmu_kunit_mapped(vm, base + 0x600));
 }
 
 static struct kunit_case invalidate_cases[] = {
@@ -546,6 +596,7 @@ static struct kunit_case invalidate_cases[] = {
 	KUNIT_CASE(invalidate_retry_unsafe_test),
 	KUNIT_CASE(invalidate_nested_zap_waits_for_flush),
 	KUNIT_CASE(invalidate_collapse_race_test),
+	KUNIT_CASE(invalidate_collapse_bounded_test),
 	{}
 };
 

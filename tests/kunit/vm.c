@@ -119,7 +119,9 @@ void s2mmu_kunit_map(struct kunit *test, struct s2mmu_vm *vm, u64 gfn)
 	ret = s2mmu_table_cache_topup(&cache, vm->pgt.levels);
 	if (!ret) {
 		read_lock(&vm->mmu_lock);
-		ret = s2mmu_mmu_install(vm, &cache, gfn, 0x1000 + gfn, 0, true,
+		int level = 0;
+
+		ret = s2mmu_mmu_install(vm, &cache, gfn, 0x1000 + gfn, &level, true,
 					&flush);
 		read_unlock(&vm->mmu_lock);
 	}
