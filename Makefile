@@ -6,12 +6,17 @@
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(lastword $(sort $(wildcard /usr/src/linux-headers-6.12*-amd64))))
 
+# The one version of the tree: dkms.conf, debian/changelog (checked by
+# scripts/check-dkms.sh) and MODULE_VERSION (through KCFLAGS: Kbuild
+# leaves it out, so the check and test builds have none).
+VERSION := $(shell cat $(CURDIR)/VERSION)
+
 # Out-of-tree module build in place (when invoked from this Makefile
 # rather than from Kbuild, which reads Kbuild instead).
 all: modules
 
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 KCFLAGS=-DS2MMU_VERSION=$(VERSION) modules
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
