@@ -6,16 +6,74 @@
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(lastword $(sort $(wildcard /usr/src/linux-headers-6.12*-amd64))))
 
+# The one version of the tree: dkms.conf, debian/changelog (checked by
+# scripts/check-dkms.sh) and MODULE_VERSION (through KCFLAGS: Kbuild
+# leaves it out, so the check and test builds have none).
+VERSION := $(shell cat $(CURDIR)/VERSION)
+# KDIR's kernel release (Debian's 6.1 headers have the upstream one in
+# include/config/kernel.release, the package's one in utsrelease.h).
+KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h)
+
 # Out-of-tree module build in place (when invoked from this Makefile
 # rather than from Kbuild, which reads Kbuild instead).
 all: modules
 
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 KCFLAGS=-DS2MMU_VERSION=$(VERSION) modules
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf build
+
+# Installing without DKMS (README.md, "Installing"): the module into
+# /lib/modules/KVER/updates/ of KDIR's kernel, the udev rule giving
+# /dev/s2mmu to the s2mmu group, and the group itself when missing.
+# $(S2MMU_STATE)/ lists what install created (module-KVER per kernel,
+# common for the rule and the group); uninstall removes exactly that:
+# the kernel's module, then, with the last kernel, the rule and the
+# group, the group only if install created it.  The module is not
+# signed (distribution headers have no signing key): with Secure Boot,
+# use DKMS, which signs with its MOK key.
+UDEV_RULES_DIR ?= /etc/udev/rules.d
+S2MMU_STATE ?= /var/lib/s2mmu
+RULE := $(UDEV_RULES_DIR)/60-s2mmu.rules
+MODDIR = /lib/modules/$(KVER)/updates
+
+install: modules
+	@[ -n "$(KVER)" ] || { echo "s2mmu: no kernel release in $(KDIR)"; exit 1; }
+	mkdir -p $(S2MMU_STATE)
+	[ -d $(MODDIR) ] || echo $(MODDIR) > $(S2MMU_STATE)/module-$(KVER).dir
+	$(MAKE) -C $(KDIR) M=$(CURDIR) KERNELRELEASE=$(KVER) \
+		INSTALL_MOD_DIR=updates CONFIG_MODULE_SIG_ALL= modules_install
+	ls $(MODDIR)/s2mmu.ko* > $(S2MMU_STATE)/module-$(KVER)
+	depmod -a $(KVER)
+	if [ ! -f $(S2MMU_STATE)/common ]; then \
+		install -D -m 644 packaging/udev/60-s2mmu.rules $(RULE) && \
+		echo $(RULE) > $(S2MMU_STATE)/common && \
+		if ! getent group s2mmu > /dev/null; then \
+			groupadd --system s2mmu && \
+			echo group:s2mmu >> $(S2MMU_STATE)/common; \
+		fi; \
+	fi
+	udevadm control --reload-rules 2> /dev/null || true
+	@echo "s2mmu $(VERSION) installed for $(KVER); add its users to group s2mmu"
+
+uninstall:
+	@[ -f $(S2MMU_STATE)/module-$(KVER) ] || \
+		{ echo "s2mmu: not installed for $(KVER) by make install"; exit 1; }
+	rm -f $$(cat $(S2MMU_STATE)/module-$(KVER))
+	if [ -f $(S2MMU_STATE)/module-$(KVER).dir ]; then \
+		rmdir $$(cat $(S2MMU_STATE)/module-$(KVER).dir); fi
+	rm -f $(S2MMU_STATE)/module-$(KVER) $(S2MMU_STATE)/module-$(KVER).dir
+	depmod -a $(KVER)
+	if ! ls $(S2MMU_STATE)/module-* > /dev/null 2>&1; then \
+		rm -f $$(grep -v '^group:' $(S2MMU_STATE)/common) && \
+		if grep -qx group:s2mmu $(S2MMU_STATE)/common; then \
+			groupdel s2mmu; fi && \
+		rm -f $(S2MMU_STATE)/common && rmdir $(S2MMU_STATE); \
+	fi
+	udevadm control --reload-rules 2> /dev/null || true
 
 # Everything below runs scripts that install their own dependencies.
 deps:
@@ -37,7 +95,7 @@ selftests: deps
 bench:
 	bash scripts/bench.sh $(CASES)
 
-.PHONY: all modules clean deps check demo kunit selftests bench
+.PHONY: all modules clean install uninstall deps check demo kunit selftests bench
 
 # The long torture run: only torture_test, on x86_64-6.12, for DURATION
 # seconds per VM type (make check runs it for 20 s); SEED=n replays a run.

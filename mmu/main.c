@@ -6,6 +6,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/stringify.h>
 
 #include "s2mmu.h"
 
@@ -94,3 +95,11 @@ module_exit(s2mmu_exit);
 MODULE_DESCRIPTION("KVM-style secondary MMU driven from userspace");
 MODULE_AUTHOR("The s2mmu developers");
 MODULE_LICENSE("GPL");
+/*
+ * S2MMU_VERSION is the VERSION file at the top of the tree, passed as
+ * KCFLAGS by the top Makefile and dkms.conf (Kbuild itself does not set
+ * it, so the check and test builds carry no version).
+ */
+#ifdef S2MMU_VERSION
+MODULE_VERSION(__stringify(S2MMU_VERSION));
+#endif

@@ -7,6 +7,9 @@
 #   2. module builds, W=1        Debian 6.1 + 6.12 amd64, 6.12 arm64 (cross)
 #   3. sparse (C=2)              6.12 amd64 and arm64
 #   4. checkpatch --strict       every project C file and header
+#      packaging                 scripts/check-dkms.sh: DKMS, make install,
+#                                the .deb, the DKMS-built module and the
+#                                udev rule in QEMU; the machine restored
 #   5. KUnit under UML           tests/kunit/run.sh
 #   6. selftests in QEMU         tests/qemu/run.sh on the three targets
 #      mirror-all in QEMU        tests/qemu/run.sh --mirror on the x86_64
@@ -86,6 +89,7 @@ for t in x86_64-6.12 arm64-6.12; do
 	step "sparse:$t" bash "$S2MMU_TOP/scripts/build-module.sh" "$t" C=2
 done
 step checkpatch bash "$S2MMU_TOP/scripts/checkpatch.sh"
+suite packaging bash "$S2MMU_TOP/scripts/check-dkms.sh"
 suite kunit bash "$S2MMU_TOP/tests/kunit/run.sh"
 suite selftests bash "$S2MMU_TOP/tests/qemu/run.sh" $S2MMU_TARGETS
 # mirror-all: real programs (stress-ng, mm selftests) with their whole

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run.sh [--demo] [--filter BINARY [--args ARGS]] [--env NAME=VALUE,...]
-# [TARGET...]: boot each kernel target in
+# run.sh [--demo] [--filter BINARY[,BINARY...] [--args ARGS]]
+# [--env NAME=VALUE,...] [--module KO] [--udev RULES] [TARGET...]: boot
+# each kernel target in
 # QEMU (TCG) from a busybox initramfs holding s2mmu.ko and the selftests
 # (or the demo VMM), and check the result.
 #
@@ -21,6 +22,15 @@
 #
 # --mirror (x86_64 targets): mirror-all instead of the selftests, real
 # programs under LD_PRELOAD=s2mmu_mirror.so (tests/mirror/).
+#
+# --module KO boots the given s2mmu.ko (e.g. one DKMS built and
+# installed) instead of building the module; one target only.
+#
+# --udev RULES (x86_64 targets): the initramfs also gets Debian's
+# udevadm with its libraries, the rules file RULES and an /etc/group
+# with an s2mmu group (gid 990); /init runs `udevadm test` on the loaded
+# module's device, which applies the rule's GROUP and MODE to /dev/s2mmu
+# as udevd would, before the tests (devperm_test checks the result).
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$S2MMU_TOP/tests/mirror/initramfs.sh"
@@ -30,6 +40,8 @@ filter=
 targs=
 tenv=
 targets=
+module_ko=
+udev_rules=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--demo) mode=demo ;;
@@ -37,11 +49,17 @@ while [ $# -gt 0 ]; do
 	--filter) filter=$2; shift ;;
 	--args) targs=$2; shift ;;
 	--env) tenv=$2; shift ;;
+	--module) module_ko=$(realpath "$2"); shift ;;
+	--udev) udev_rules=$(realpath "$2"); shift ;;
 	*) targets="$targets $1" ;;
 	esac
 	shift
 done
 [ -n "$targets" ] || targets=$S2MMU_TARGETS
+if [ -n "$module_ko" ]; then
+	[ -f "$module_ko" ] || s2_die "--module $module_ko: no such file"
+	[ "$(echo $targets | wc -w)" = 1 ] || s2_die "--module takes one target"
+fi
 
 # Userspace: static binaries, so the initramfs needs no libc.
 build_user() {
@@ -73,10 +91,42 @@ make_initramfs() {
 	cp "$busybox" "$root/bin/busybox"
 	cp "$S2MMU_TOP/tests/qemu/init" "$root/init"
 	chmod 755 "$root/init"
-	cp "$S2MMU_BUILD/$target/$flavour/s2mmu.ko" "$root/lib/modules/"
+	if [ -n "$module_ko" ]; then
+		# A DKMS-installed module may be compressed (Debian's 6.12:
+		# .ko.xz); busybox insmod takes only a plain one.
+		case "$module_ko" in
+		*.xz) xz -dc "$module_ko" > "$root/lib/modules/s2mmu.ko" ;;
+		*.zst) zstd -qdc "$module_ko" > "$root/lib/modules/s2mmu.ko" ;;
+		*.gz) gzip -dc "$module_ko" > "$root/lib/modules/s2mmu.ko" ;;
+		*) cp "$module_ko" "$root/lib/modules/s2mmu.ko" ;;
+		esac
+	else
+		cp "$S2MMU_BUILD/$target/$flavour/s2mmu.ko" "$root/lib/modules/"
+	fi
+	[ -z "$udev_rules" ] || udev_initramfs "$target" "$root"
 	cp -r "$S2MMU_BUILD/$target/user/tests" "$S2MMU_BUILD/$target/user/tools" "$root/"
 	[ "$mode" != mirror ] || mirror_initramfs "$target" "$root"
 	(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$img"
+}
+
+# udev_initramfs TARGET ROOT: udevadm, the libraries it links (as ldd
+# lists them), the rules file and the users and groups the tests use.
+udev_initramfs() {
+	local target=$1 root=$2 lib
+	case "$target" in
+	x86_64-*) ;;
+	*) s2_die "--udev: x86_64 targets only (the host's udevadm)" ;;
+	esac
+	mkdir -p "$root/etc/udev/rules.d" "$root/run" "$root/usr/bin"
+	cp "$(readlink -f /bin/udevadm)" "$root/usr/bin/udevadm"
+	for lib in $(ldd /bin/udevadm | grep -oE '/[^ ]+'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+	cp "$udev_rules" "$root/etc/udev/rules.d/"
+	printf 'root:x:0:0:root:/:/bin/sh\nuser:x:1000:1000::/:/bin/sh\n' \
+		> "$root/etc/passwd"
+	printf 'root:x:0:\nuser:x:1000:\ns2mmu:x:990:\n' > "$root/etc/group"
 }
 
 boot() {
@@ -87,6 +137,7 @@ boot() {
 	[ -z "$filter" ] || cmdline="$cmdline s2mmu.filter=$filter"
 	[ -z "$targs" ] || cmdline="$cmdline s2mmu.args=$(echo "$targs" | tr ' ' ,)"
 	[ -z "$tenv" ] || cmdline="$cmdline s2mmu.env=$tenv"
+	[ -z "$udev_rules" ] || cmdline="$cmdline s2mmu.udev=1"
 	case "$T_QEMU_ARCH" in
 	x86_64)
 		qemu=(qemu-system-x86_64 -M "$T_QEMU_MACHINE" -cpu max -smp 2
@@ -118,7 +169,9 @@ for target in $targets; do
 	# The selftests load the test flavour (its test_* knobs inject
 	# delays and faults); the demo and mirror-all what users install.
 	flavour=module
-	if [ "$mode" = test ]; then
+	if [ -n "$module_ko" ]; then
+		s2_log "$target: loading $module_ko (--module)"
+	elif [ "$mode" = test ]; then
 		flavour=module-prove
 		bash "$S2MMU_TOP/scripts/build-module.sh" --prove "$target" 2>/dev/null
 	else

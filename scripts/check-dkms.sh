@@ -1,0 +1,355 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check-dkms.sh: the packaging tests of `make check` (README.md,
+# "Installing"), each a result of its own:
+#
+#   dkms:version          VERSION, dkms.conf and debian/changelog agree
+#   dkms:refuse-config    Kbuild stops a kernel without 64BIT or
+#                         MMU_NOTIFIER with its message; dkms skips (77)
+#                         an excluded kernel release and such a .config
+#   dkms:KVER             in a scratch copy: dkms add, build, install for
+#                         Debian's 6.1 and 6.12 amd64 headers; modinfo of
+#                         the installed module (name, version, vermagic)
+#   dkms:arm64-KVER       dkms build for the arm64 6.12 headers (cross,
+#                         --kernelsourcedir), an AArch64 module
+#   dkms:remove           dkms remove --all leaves no module, no DKMS tree
+#   make-install          make install / make uninstall for 6.1: module,
+#                         udev rule, group; uninstall leaves nothing
+#   deb:build, deb:install, deb:purge
+#                         s2mmu-dkms built with dpkg-buildpackage outside
+#                         the checkout, dpkg -i (DKMS builds and installs
+#                         for both kernels), purge leaves nothing
+#   dkms:qemu-x86_64-6.12 the DKMS-built 6.12 module in QEMU: vm_test, and
+#                         devperm_test after Debian's udevadm applied
+#                         packaging/udev/60-s2mmu.rules to /dev/s2mmu
+#   dkms:machine-restored the machine is as it was before (modules.*
+#                         files, /usr/src, /var/lib/dkms, udev rules,
+#                         groups, dpkg)
+#
+# Whatever happens, everything it changed is undone on exit.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+ver=$(cat "$S2MMU_TOP/VERSION")
+# One run at a time on a machine: two checkouts would add, build and
+# remove the same s2mmu/VERSION in the one DKMS tree.
+mkdir -p "$S2MMU_CACHE"
+exec 8>"$S2MMU_CACHE/check-dkms.lock"
+flock 8
+abi61=$(s2_abi_61) || s2_die "6.1 headers missing: run scripts/deps.sh"
+abi612=$(s2_abi_612) || s2_die "6.12 headers missing: run scripts/deps.sh"
+k61=$abi61-amd64 k612=$abi612-amd64 karm=$abi612-arm64
+kdir_arm=$S2MMU_CACHE/arm64/usr/src/linux-headers-$karm
+scratch=$(mktemp -d /tmp/s2mmu-dkms.XXXXXX)
+log=$S2MMU_BUILD/dkms
+mkdir -p "$log"
+failed=0
+
+res() {
+	s2_result "$1" "$2"
+	[ "$1" != FAIL ] || failed=1
+}
+
+# ck NAME CMD...: one result, the command's output kept in
+# $log/NAME.log.  The command runs in a subshell: fail() ends it.
+ck() {
+	local name=$1 t0=$SECONDS
+	shift
+	if ( "$@" ) > "$log/${name//[:\/]/_}.log" 2>&1; then
+		res PASS "$name"
+	else
+		tail -n 30 "$log/${name//[:\/]/_}.log" | sed 's/^/  /'
+		res FAIL "$name"
+	fi
+	s2_log "$name: $((SECONDS - t0)) s"
+}
+
+fail() { echo "FAILED: $*"; exit 1; }
+
+# What the tests may change, as a listing to compare: the files under
+# /lib/modules/*/ (kernel/ is dpkg's and left alone) with the sums of
+# depmod's output, /usr/src and /var/lib/dkms, the udev rules, the
+# accounts and their backups, the package.
+snapshot() {
+	local k
+	for k in /lib/modules/*/; do
+		find "$k" -path "${k}kernel" -prune -o -printf '%p %y %m\n'
+	done
+	find /usr/src /var/lib/dkms /etc/udev/rules.d /lib/udev/rules.d \
+		-maxdepth 1 -printf '%p %y %m\n'
+	ls -d /var/lib/s2mmu /var/lib/s2mmu-dkms 2>/dev/null
+	sha256sum /lib/modules/*/modules.* /etc/passwd /etc/group \
+		/etc/shadow /etc/gshadow /etc/passwd- /etc/group- \
+		/etc/shadow- /etc/gshadow- 2>/dev/null
+	dpkg-query -W -f='${Package} ${Status}\n' s2mmu-dkms 2>/dev/null
+} 2>/dev/null
+
+snapshot | sort > "$scratch/before"
+mkdir -p "$scratch/backup"
+for k in /lib/modules/*/; do
+	mkdir -p "$scratch/backup/$k"
+	cp -a "$k"modules.* "$scratch/backup/$k" 2>/dev/null
+done
+cp -a /etc/passwd- /etc/group- /etc/shadow- /etc/gshadow- \
+	"$scratch/backup/" 2>/dev/null
+had_group=$(getent group s2mmu)
+had_mok=$(ls /var/lib/dkms/mok.* 2>/dev/null)
+[ -z "$had_group" ] || s2_log "dkms: group s2mmu exists already; its tests may be weaker"
+
+# Undo everything, whatever state a test left.  Idempotent.
+restore() {
+	local k p
+	if dpkg-query -W -f='${Status}' s2mmu-dkms 2>/dev/null | grep -qv not-installed; then
+		dpkg --purge s2mmu-dkms > /dev/null 2>&1
+	fi
+	[ ! -d /var/lib/dkms/s2mmu ] || dkms remove "s2mmu/$ver" --all > /dev/null 2>&1
+	rm -rf /var/lib/dkms/s2mmu
+	[ -n "$had_mok" ] || rm -f /var/lib/dkms/mok.key /var/lib/dkms/mok.pub
+	if [ -f "/var/lib/s2mmu/module-$k61" ] && [ -d "$scratch/mi" ]; then
+		make -s -C "$scratch/mi" KDIR="/usr/src/linux-headers-$k61" \
+			uninstall > /dev/null 2>&1
+	fi
+	# What appeared under /lib/modules/*/, /usr/src and the rules
+	# directories, deepest first; then depmod's files as they were.
+	snapshot | sort > "$scratch/now"
+	comm -13 <(cut -d' ' -f1 "$scratch/before" | sort -u) \
+		<(cut -d' ' -f1 "$scratch/now" | sort -u) |
+		grep -E '^/lib/modules/|^/usr/src/s2mmu-|^/var/lib/dkms/|^/var/lib/s2mmu|rules\.d/60-s2mmu\.rules$' |
+		sort -r | while read -r p; do
+			rm -rf "$p"
+		done
+	for k in "$scratch"/backup/lib/modules/*/; do
+		cp -a "$k". "/lib/modules/${k#"$scratch"/backup/lib/modules/}" 2>/dev/null
+	done
+	if [ -z "$had_group" ] && getent group s2mmu > /dev/null; then
+		groupdel s2mmu
+	fi
+	for p in passwd- group- shadow- gshadow-; do
+		[ ! -f "$scratch/backup/$p" ] || cp -a "$scratch/backup/$p" /etc/
+	done
+	udevadm control --reload-rules 2> /dev/null || true
+}
+cleanup() {
+	restore
+	rm -rf "$scratch"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The tree as DKMS and the package see it: the module's sources, the
+# VERSION file, dkms.conf (and debian/, packaging/ for the package).
+copy_tree() {
+	local dest=$1
+	shift
+	mkdir -p "$dest"
+	rsync -a --prune-empty-dirs \
+		--exclude='/build/' --exclude='/.git/' --exclude='/tools/' \
+		--exclude='/tests/' --exclude='/scripts/' \
+		--exclude='/Documentation/' --exclude='*.mod.c' \
+		--include='*/' --include='/Kbuild' --include='*.c' \
+		--include='*.h' --include='/dkms.conf' --include='/VERSION' \
+		"$@" --exclude='*' "$S2MMU_TOP/" "$dest/"
+}
+
+t_version() {
+	local conf deb
+	# As dkms reads it: sourced by bash (without -u).
+	conf=$(bash -c '. "$1" && echo "$PACKAGE_VERSION"' _ "$S2MMU_TOP/dkms.conf")
+	deb=$(dpkg-parsechangelog -l "$S2MMU_TOP/debian/changelog" -S Version)
+	echo "VERSION $ver, dkms.conf $conf, debian/changelog $deb"
+	[ "$conf" = "$ver" ] && [ "${deb%-*}" = "$ver" ]
+}
+
+t_refuse() {
+	local src=$scratch/refuse fake=$scratch/fake-kdir out rc
+	copy_tree "$src"
+	for opt in CONFIG_64BIT CONFIG_MMU_NOTIFIER; do
+		out=$(make -C "/usr/src/linux-headers-$k612" M="$src" "$opt=" \
+			modules 2>&1)
+		echo "$out" | grep -F "Kbuild:" || fail "no Kbuild message for !$opt"
+		echo "$out" | grep -q 'error:' && fail "compile errors for !$opt"
+	done
+	# A kernel outside BUILD_EXCLUSIVE_KERNEL, and one whose .config has
+	# no MMU_NOTIFIER (BUILD_EXCLUSIVE_CONFIG): skipped, status 77.
+	dkms add "$src" > /dev/null || fail "dkms add"
+	dkms build "s2mmu/$ver" -k 5.10.0-0-amd64 \
+		--kernelsourcedir="/usr/src/linux-headers-$k612"
+	rc=$?
+	[ $rc = 77 ] || fail "kernel 5.10: dkms build status $rc, not 77"
+	mkdir -p "$fake"
+	grep -v '^CONFIG_MMU_NOTIFIER=' "/usr/src/linux-headers-$k612/.config" \
+		> "$fake/.config"
+	dkms build "s2mmu/$ver" -k 6.12.0-0-amd64 --kernelsourcedir="$fake"
+	rc=$?
+	[ $rc = 77 ] || fail "no MMU_NOTIFIER: dkms build status $rc, not 77"
+	dkms remove "s2mmu/$ver" --all > /dev/null
+	rm -rf "/usr/src/s2mmu-$ver"
+}
+
+# dkms build + install for one amd64 kernel, then modinfo.
+t_dkms_kernel() {
+	local k=$1 ko v
+	dkms build "s2mmu/$ver" -k "$k" || fail "dkms build -k $k"
+	dkms install "s2mmu/$ver" -k "$k" || fail "dkms install -k $k"
+	dkms status s2mmu
+	dkms status "s2mmu/$ver" -k "$k" | grep -q ': installed' ||
+		fail "dkms status: not installed for $k"
+	ko=$(ls /lib/modules/"$k"/updates/dkms/s2mmu.ko* 2>/dev/null)
+	[ -n "$ko" ] || fail "no /lib/modules/$k/updates/dkms/s2mmu.ko*"
+	modinfo "$ko"
+	[ "$(modinfo -F name "$ko")" = s2mmu ] || fail "modinfo name"
+	v=$(modinfo -F version "$ko")
+	[ "$v" = "$ver" ] || fail "modinfo version '$v', not $ver"
+	modinfo -F vermagic "$ko" | grep -q "^$k " || fail "vermagic not $k"
+	[ "$(modinfo -k "$k" -n s2mmu)" = "$ko" ] ||
+		fail "modprobe -S $k would not find $ko (depmod)"
+	modinfo -F parm "$ko" | grep test_ && fail "test knobs in the installed module"
+	# Kept for the QEMU boot and for a look afterwards.
+	rm -rf "${log:?}/$k"
+	mkdir -p "$log/$k"
+	cp "$ko" "$log/$k/"
+}
+
+t_dkms_arm64() {
+	local ko raw=$scratch/arm64.ko
+	[ -d "$kdir_arm" ] || fail "$kdir_arm missing: run scripts/deps.sh"
+	dkms build "s2mmu/$ver" -k "$karm" -a aarch64 \
+		--kernelsourcedir="$kdir_arm" || fail "dkms build -k $karm -a aarch64"
+	ko=$(ls /var/lib/dkms/s2mmu/"$ver"/"$karm"/aarch64/module/s2mmu.ko* 2>/dev/null)
+	[ -n "$ko" ] || fail "no arm64 module in the DKMS tree"
+	case "$ko" in
+	*.xz) xz -dc "$ko" > "$raw" ;;
+	*) cp "$ko" "$raw" ;;
+	esac
+	readelf -h "$raw" | grep -q 'Machine: *AArch64' || fail "not an AArch64 module"
+	modinfo -F vermagic "$raw" | grep -q "^$karm " || fail "vermagic not $karm"
+	[ "$(modinfo -F version "$raw")" = "$ver" ] || fail "version"
+}
+
+t_dkms_remove() {
+	dkms remove "s2mmu/$ver" --all || fail "dkms remove"
+	[ ! -e /var/lib/dkms/s2mmu ] || fail "/var/lib/dkms/s2mmu left"
+	! ls /lib/modules/*/updates/dkms/s2mmu.ko* 2>/dev/null ||
+		fail "modules left"
+	# dkms add copied the tree there; dkms remove keeps it (a
+	# package's files), as documented: ours to delete.
+	[ -d "/usr/src/s2mmu-$ver" ] || fail "/usr/src/s2mmu-$ver gone?"
+	rm -rf "/usr/src/s2mmu-$ver"
+	! ls -d /usr/src/s2mmu-* 2>/dev/null || fail "/usr/src/s2mmu-* left"
+}
+
+t_make_install() {
+	local mi=$scratch/mi kd=/usr/src/linux-headers-$k61
+	copy_tree "$mi" --include='/Makefile' --include='/packaging/***'
+	make -C "$mi" KDIR="$kd" install || fail "make install"
+	ls -l "/lib/modules/$k61/updates/" /etc/udev/rules.d/60-s2mmu.rules
+	[ -f "/lib/modules/$k61/updates/s2mmu.ko" ] || fail "no module"
+	[ "$(modinfo -k "$k61" -F version s2mmu)" = "$ver" ] || fail "modinfo"
+	cmp "$S2MMU_TOP/packaging/udev/60-s2mmu.rules" /etc/udev/rules.d/60-s2mmu.rules ||
+		fail "rule"
+	getent group s2mmu || fail "no group s2mmu"
+	make -C "$mi" KDIR="$kd" uninstall || fail "make uninstall"
+	[ ! -e "/lib/modules/$k61/updates" ] || fail "updates/ left"
+	[ ! -e /etc/udev/rules.d/60-s2mmu.rules ] || fail "rule left"
+	[ ! -e /var/lib/s2mmu ] || fail "/var/lib/s2mmu left"
+	[ -n "$had_group" ] || ! getent group s2mmu || fail "group left"
+	modinfo -k "$k61" s2mmu 2>/dev/null && fail "depmod still finds s2mmu"
+	return 0
+}
+
+deb=$scratch/deb/s2mmu-dkms_${ver}_all.deb
+t_deb_build() {
+	local src=$scratch/deb/s2mmu-$ver
+	copy_tree "$src" --include='/debian/***' --include='/packaging/***'
+	(cd "$src" && dpkg-buildpackage -us -uc -b) || fail "dpkg-buildpackage"
+	[ -f "$deb" ] || fail "no $deb"
+	dpkg-deb -I "$deb"
+	dpkg-deb -c "$deb" | tee "$scratch/deb.list"
+	for f in "usr/src/s2mmu-$ver/dkms.conf" "usr/src/s2mmu-$ver/Kbuild" \
+		"usr/src/s2mmu-$ver/VERSION" "usr/src/s2mmu-$ver/mmu/main.c" \
+		lib/udev/rules.d/60-s2mmu.rules; do
+		grep -q " \./$f\$" "$scratch/deb.list" || fail "$f not in the package"
+	done
+}
+
+t_deb_install() {
+	local k ks
+	[ -f "$deb" ] || fail "no package"
+	dpkg -i "$deb" || fail "dpkg -i"
+	dkms status s2mmu
+	# dkms's common.postinst builds for the running kernel and the
+	# newest one when the running kernel is installed, else (a
+	# container, a chroot) for every kernel in /lib/modules.
+	ks=$k612
+	[ -d "/lib/modules/$(uname -r)" ] || ks="$k61 $k612"
+	for k in $ks; do
+		dkms status "s2mmu/$ver" -k "$k" | grep -q ': installed' ||
+			fail "not installed for $k"
+		ls /lib/modules/"$k"/updates/dkms/s2mmu.ko* || fail "no module for $k"
+	done
+	getent group s2mmu || fail "no group s2mmu"
+	[ -f /lib/udev/rules.d/60-s2mmu.rules ] || fail "no udev rule"
+}
+
+t_deb_purge() {
+	dpkg --purge s2mmu-dkms || fail "dpkg --purge"
+	dpkg-query -W -f='${Status}\n' s2mmu-dkms 2>/dev/null | grep -q installed &&
+		fail "still known to dpkg"
+	[ ! -e /var/lib/dkms/s2mmu ] || fail "/var/lib/dkms/s2mmu left"
+	! ls -d /usr/src/s2mmu-* /lib/modules/*/updates/dkms/s2mmu.ko* \
+		/lib/udev/rules.d/60-s2mmu.rules /var/lib/s2mmu-dkms 2>/dev/null ||
+		fail "files left"
+	[ -n "$had_group" ] || ! getent group s2mmu || fail "group left"
+	return 0
+}
+
+# The DKMS-built 6.12 module (kept in $log/KVER/) in QEMU, with the
+# udev rule applied by udevadm in the guest; console in $log/qemu.
+t_qemu() {
+	local ko clog
+	ko=$(ls "$log/$k612"/s2mmu.ko* 2>/dev/null | head -n 1)
+	[ -n "$ko" ] || fail "no DKMS-built 6.12 module kept"
+	S2MMU_BUILD=$log/qemu S2MMU_RESULTS='' bash "$S2MMU_TOP/tests/qemu/run.sh" \
+		--module "$ko" --udev "$S2MMU_TOP/packaging/udev/60-s2mmu.rules" \
+		--filter vm_test,devperm_test x86_64-6.12 || fail "run.sh"
+	clog=$log/qemu/x86_64-6.12/console-test.log
+	tr -d '\r' < "$clog" | grep -E '^S2MMU-UDEV|GROUP|MODE|permissions'
+	tr -d '\r' < "$clog" | grep -qx 'S2MMU-UDEV-BEFORE root:root 660' ||
+		fail "node not root:root 0660 before the rule"
+	tr -d '\r' < "$clog" | grep -qx 'S2MMU-UDEV-AFTER root:s2mmu 660' ||
+		fail "the rule did not give /dev/s2mmu to s2mmu, 0660"
+	tr -d '\r' < "$clog" | grep -q 'ok [0-9]* devperm.outsider_gets_eacces' ||
+		fail "devperm_test did not run"
+}
+
+t0=$SECONDS
+ck dkms:version t_version
+ck dkms:refuse-config t_refuse
+# The scratch copy DKMS adds (it copies it into /usr/src/s2mmu-VERSION).
+copy_tree "$scratch/src"
+if dkms add "$scratch/src" > "$log/add.log" 2>&1; then
+	ck "dkms:$k61" t_dkms_kernel "$k61"
+	ck "dkms:$k612" t_dkms_kernel "$k612"
+	ck "dkms:arm64-$karm" t_dkms_arm64
+	ck dkms:remove t_dkms_remove
+else
+	cat "$log/add.log"
+	res FAIL "dkms:add"
+fi
+ck make-install t_make_install
+ck deb:build t_deb_build
+ck deb:install t_deb_install
+ck deb:purge t_deb_purge
+restore
+snapshot | sort > "$scratch/after"
+if diff -u "$scratch/before" "$scratch/after" > "$log/restored.diff"; then
+	res PASS dkms:machine-restored
+else
+	cat "$log/restored.diff"
+	res FAIL dkms:machine-restored
+fi
+s2_log "dkms: packaging tests on the host: $((SECONDS - t0)) s"
+ck dkms:qemu-x86_64-6.12 t_qemu
+s2_log "dkms: $((SECONDS - t0)) s in all"
+exit $failed
