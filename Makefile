@@ -107,11 +107,11 @@ torture: deps
 		x86_64-6.12
 
 # The large-VM zap test at full size: 8 GiB mapped at 4 KiB (make check
-# maps 1), on the stock 6.12 kernel and the debug kernel.
-SCALE_GIB ?= 8
+# maps 256 MiB), on the stock 6.12 kernel and the debug kernel.
+SCALE_MIB ?= 8192
 scale: deps
 	S2MMU_QEMU_TIMEOUT=3600 bash tests/qemu/run.sh --filter scale_test \
-		--env S2MMU_SCALE_4K_GIB=$(SCALE_GIB) x86_64-6.12 x86_64-debug
+		--env S2MMU_SCALE_4K_MIB=$(SCALE_MIB) x86_64-6.12 x86_64-debug
 
 comma := ,
 .PHONY: torture scale

@@ -8,8 +8,8 @@
  *   of the VM: a vCPU populating its memory meanwhile almost never
  *   retries a fault.
  * - large_zaps: a VM with 64 GiB mapped at 2 MiB over the huge zero page
- *   and S2MMU_SCALE_4K_GIB GiB (default 1; `make scale` runs 8) mapped at
- *   4 KiB over the zero page is checked (CHECK_INVARIANTS), has its slots
+ *   and S2MMU_SCALE_4K_MIB MiB (default 256: a table of 128 tables;
+ *   `make scale` maps 8 GiB) at 4 KiB over the zero page is checked (CHECK_INVARIANTS), has its slots
  *   deleted and is closed: every one of these walks or zaps the whole
  *   tree, and must yield as it goes (the harness fails the boot on any
  *   soft lockup, RCU stall or "scheduling while atomic" in the log).
@@ -160,8 +160,8 @@ static int pre_fault_all(int vcpu, __u64 gpa, __u64 size)
 
 TEST_F_TIMEOUT(scale, large_zaps, 900)
 {
-	unsigned long long gib4k = s2mmu_env_ull("S2MMU_SCALE_4K_GIB", 1);
-	__u64 size4k = gib4k << 30, gpa4k = GPA_BASE + HUGE_ZERO_SIZE;
+	unsigned long long mib4k = s2mmu_env_ull("S2MMU_SCALE_4K_MIB", 256);
+	__u64 size4k = mib4k << 20, gpa4k = GPA_BASE + HUGE_ZERO_SIZE;
 	struct s2mmu_invariants inv;
 	struct s2mmu_translation t;
 	long long t0, t1, t2, t3, t4;
@@ -205,8 +205,8 @@ TEST_F_TIMEOUT(scale, large_zaps, 900)
 	ASSERT_EQ(0, s2mmu_delete_region(self->vm, 1));
 	ASSERT_EQ(0, s2mmu_delete_region(self->vm, 0));
 	t4 = s2mmu_now_ms();
-	TH_LOG("mapped: 64 GiB at 2 MiB %lld ms, %llu GiB at 4 KiB %lld ms",
-	       t1 - t0, gib4k, t2 - t1);
+	TH_LOG("mapped: 64 GiB at 2 MiB %lld ms, %llu MiB at 4 KiB %lld ms",
+	       t1 - t0, mib4k, t2 - t1);
 	TH_LOG("%llu table pages; invariants %lld ms; slots deleted in %lld ms",
 	       (unsigned long long)info.stat_table_pages, t3 - t2, t4 - t3);
 
