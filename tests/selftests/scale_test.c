@@ -5,14 +5,15 @@
  *
  * - unrelated_churn: host memory churn outside every slot (mmap, touch,
  *   munmap of other memory, as a VMM's heap does) is not an invalidation
- *   of the VM: a vCPU populating its memory meanwhile almost never
- *   retries a fault.
+ *   of the VM: a vCPU populating its memory meanwhile retries a handful
+ *   of faults at most, not one per few churns.
  * - large_zaps: a VM with 64 GiB mapped at 2 MiB over the huge zero page
- *   and S2MMU_SCALE_4K_MIB MiB (default 256: a table of 128 tables;
- *   `make scale` maps 8 GiB) at 4 KiB over the zero page is checked (CHECK_INVARIANTS), has its slots
- *   deleted and is closed: every one of these walks or zaps the whole
- *   tree, and must yield as it goes (the harness fails the boot on any
- *   soft lockup, RCU stall or "scheduling while atomic" in the log).
+ *   and S2MMU_SCALE_4K_MIB MiB (default 256, a table of 128 tables;
+ *   `make scale` maps 8 GiB) at 4 KiB over the zero page is checked
+ *   (CHECK_INVARIANTS), has its slots deleted and is closed: every one of
+ *   these walks or zaps the whole tree, and must yield as it goes (the
+ *   harness fails the boot on any soft lockup, RCU stall or "scheduling
+ *   while atomic" in the log).
  */
 #define _GNU_SOURCE
 #include <pthread.h>

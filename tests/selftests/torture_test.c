@@ -905,6 +905,17 @@ static long final_check(struct torture *t, struct vcpu_thread *v)
 	return bad;
 }
 
+/* An op kind that has neither run nor been skipped yet, or -1. */
+static int storm_missing_op(struct torture *t)
+{
+	int op;
+
+	for (op = 0; op < NR_MOPS; op++)
+		if (!t->ops[op] && !t->ops_skipped[op])
+			return op;
+	return -1;
+}
+
 /* The storm over @t's VM of @type, for @seconds, and its checks. */
 static void storm(struct __test_metadata *_metadata, struct torture *t,
 		  const int *vcpu, struct s2mmu_run *const *run,
@@ -941,10 +952,24 @@ static void storm(struct __test_metadata *_metadata, struct torture *t,
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, vcpu_main, &v[i]));
 	}
 
+	/*
+	 * Random ops for @seconds; then, on a machine so loaded that some op
+	 * kind has not run yet, the missing ones in turn, for up to twice
+	 * as long again: the checks below require every kind to have run,
+	 * and a slow machine must not make the storm vacuous (nor fail it).
+	 */
 	t0 = s2mmu_now_ms();
 	end = t0 + seconds * 1000;
-	while (s2mmu_now_ms() < end && !t->first_error[0]) {
-		op = s2mmu_rand_below(&t->seed, NR_MOPS);
+	while (!t->first_error[0]) {
+		long long now = s2mmu_now_ms();
+
+		if (now < end) {
+			op = s2mmu_rand_below(&t->seed, NR_MOPS);
+		} else {
+			op = storm_missing_op(t);
+			if (op < 0 || now >= end + 2 * seconds * 1000)
+				break;
+		}
 		mutate(t, op);
 		usleep(s2mmu_rand_below(&t->seed, 2000));
 	}
