@@ -82,10 +82,11 @@ s2_debug_kernel_dir() {
 # Kernel targets: name -> headers dir, arch, cross prefix, image.
 # s2_target_vars NAME sets T_KDIR T_ARCH T_CROSS T_IMAGE T_QEMU_ARCH, and
 # for QEMU T_QEMU_MACHINE (x86_64 only), T_QEMU_MEM, T_TIMEOUT (seconds,
-# one boot) and T_CMDLINE (extra kernel parameters).
+# one boot), T_CMDLINE (extra kernel parameters) and T_TEST_ENV (the
+# selftests' environment on that target, NAME=VALUE,...).
 s2_target_vars() {
 	local abi
-	T_QEMU_MACHINE=pc T_QEMU_MEM=2G T_TIMEOUT=900 T_CMDLINE=
+	T_QEMU_MACHINE=pc T_QEMU_MEM=2G T_TIMEOUT=900 T_CMDLINE= T_TEST_ENV=
 	case "$1" in
 	x86_64-6.1)
 		abi=$(s2_abi_61) || s2_die "6.1 headers missing: run scripts/deps.sh"
@@ -124,13 +125,16 @@ s2_target_vars() {
 		# boot, long before s2mmu.ko loads.  The stock 6.12
 		# target keeps LA57.
 		T_CMDLINE=no5lvl
+		# Under KASAN and lockdep a slot costs ~2.6 ms to create:
+		# 4096 slots there (the stock targets create all 32764).
+		T_TEST_ENV=S2MMU_MANY_SLOTS=4096
 		;;
 	*)
 		s2_die "unknown target $1 ($S2MMU_TARGETS $S2MMU_DEBUG_TARGETS)"
 		;;
 	esac
 	export T_KDIR T_ARCH T_CROSS T_IMAGE T_QEMU_ARCH T_QEMU_MACHINE \
-		T_QEMU_MEM T_TIMEOUT T_CMDLINE
+		T_QEMU_MEM T_TIMEOUT T_CMDLINE T_TEST_ENV
 }
 
 # The targets booting Debian's stock kernels (the default of

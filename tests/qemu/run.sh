@@ -130,13 +130,14 @@ udev_initramfs() {
 }
 
 boot() {
-	local target=$1 initrd=$2 log=$3 cmdline qemu accel
+	local target=$1 initrd=$2 log=$3 cmdline qemu accel env
 	s2_target_vars "$target"
 	[ -f "$T_IMAGE" ] || s2_die "$T_IMAGE missing: run scripts/deps.sh"
 	cmdline="loglevel=1 panic=-1 $T_CMDLINE s2mmu.mode=$mode"
 	[ -z "$filter" ] || cmdline="$cmdline s2mmu.filter=$filter"
 	[ -z "$targs" ] || cmdline="$cmdline s2mmu.args=$(echo "$targs" | tr ' ' ,)"
-	[ -z "$tenv" ] || cmdline="$cmdline s2mmu.env=$tenv"
+	env=$T_TEST_ENV${T_TEST_ENV:+${tenv:+,}}$tenv
+	[ -z "$env" ] || cmdline="$cmdline s2mmu.env=$env"
 	[ -z "$udev_rules" ] || cmdline="$cmdline s2mmu.udev=1"
 	case "$T_QEMU_ARCH" in
 	x86_64)
