@@ -24,21 +24,78 @@
 #include "s2mmu_pgtable.h"
 
 struct mm_struct;
+struct page;
+struct s2mmu_fault;
+struct s2mmu_vm;
+
+/*
+ * Test hooks, KUnit builds only: a test sets a hook to play another
+ * thread at a point where threads race on real hardware (KUnit under UML
+ * runs on one CPU and does not preempt the kernel there).  Elsewhere the
+ * call compiles away and the hook variable need not exist.
+ */
+#ifdef S2MMU_KUNIT
+#define S2MMU_TEST_HOOK(hook, ...)					\
+	do {								\
+		typeof(hook) __hook = READ_ONCE(hook);			\
+									\
+		if (__hook)						\
+			__hook(__VA_ARGS__);				\
+	} while (0)
+#else
+#define S2MMU_TEST_HOOK(...) do { } while (0)
+#endif
+
+/**
+ * struct s2mmu_vm_ops - what a VM type does its own way, chosen at VM
+ * creation by s2mmu_vm_ops_select() (as DAMON selects its operations).
+ * Each arch folder owns its type's instance (arch-x86/vm.c,
+ * arch-arm64/vm.c); the engine and the VM layer never test the type.
+ * @name: type name for messages.
+ * @type: the S2MMU_VM_* value selecting it.
+ * @pgt_ops: the stage-2 entry format; it also decides which address widths
+ *           the type accepts (its @levels).
+ * @default_gpa_bits: address width when S2MMU_CREATE_VM gives none.
+ * @fault_level: optional: the largest leaf level the type allows for a
+ *               fault, given @level, the largest the host mapping allows
+ *               (e.g. 4 KiB for an exec fault under an NX huge page
+ *               mitigation).  Called outside mmu_lock; may not sleep.
+ * @prepare_page: optional: prepare the host page of @f (f->page, f->pfn,
+ *                f->level) before its leaf is installed (e.g. initialise
+ *                allocation tags).  Called under mmu_lock for read after
+ *                the invalidation retry check; may not sleep.  An error
+ *                fails the fault.
+ */
+struct s2mmu_vm_ops {
+	const char *name;
+	u32 type;
+	const struct s2mmu_pgtable_ops *pgt_ops;
+	u32 default_gpa_bits;
+	int (*fault_level)(struct s2mmu_vm *vm, const struct s2mmu_fault *f,
+			   int level);
+	int (*prepare_page)(struct s2mmu_vm *vm, struct s2mmu_fault *f);
+};
+
+extern const struct s2mmu_vm_ops s2mmu_x86_tdp_vm_ops;
+extern const struct s2mmu_vm_ops s2mmu_arm64_s2_vm_ops;
 
 /**
  * struct s2mmu_vm_config - what a VM was created with, parsed from the
  * S2MMU_CREATE_VM argument by s2mmu_parse_vm_type().
+ * @ops: the VM type's operations.
  * @type: %S2MMU_VM_X86_TDP or %S2MMU_VM_ARM64_S2.
  * @gpa_bits: guest physical address width.
  * @levels: number of stage-2 table levels covering @gpa_bits with 4 KiB
  *          tables of 512 entries.
  */
 struct s2mmu_vm_config {
+	const struct s2mmu_vm_ops *ops;
 	u32 type;
 	u32 gpa_bits;
 	u32 levels;
 };
 
+const struct s2mmu_vm_ops *s2mmu_vm_ops_select(u32 type);
 int s2mmu_parse_vm_type(unsigned long arg, struct s2mmu_vm_config *cfg);
 u64 s2mmu_vm_config_max_gpa(const struct s2mmu_vm_config *cfg);
 
@@ -87,17 +144,40 @@ struct s2mmu_slot_cache {
 	unsigned long gen;
 };
 
+/*
+ * Statistics.  Every counter of a VM or vCPU lives in one of the two
+ * structures below (the table engine's page and leaf counts are read
+ * from vm->pgt); S2MMU_GET_VM_INFO and S2MMU_RUN copy them into their
+ * stat_* fields, and a binary stats fd will read the same fields.
+ */
+
 /**
  * struct s2mmu_vm_stat - VM-wide event counts (atomic: updated from vCPUs
  * and notifier callbacks concurrently).
  * @remote_tlb_flushes: s2mmu_flush_remote_tlbs() calls.
- * @invalidations: invalidate_range_start callbacks.
+ * @invalidations: invalidate_range_start callbacks that overlapped a slot.
  * @zaps: zaps that removed at least one entry.
  */
 struct s2mmu_vm_stat {
 	atomic64_t remote_tlb_flushes;
 	atomic64_t invalidations;
 	atomic64_t zaps;
+};
+
+/**
+ * struct s2mmu_vcpu_stat - one vCPU's event counts, touched only by the
+ * vCPU's task (under its mutex); read by S2MMU_RUN.
+ * @faults: stage-2 faults resolved (a leaf installed or found).
+ * @fault_retries: fault attempts that started over (an invalidation, a
+ *                 racing fault, a slot being moved).
+ * @tlb_flushes: software TLB flushes (acknowledged requests).
+ * @tlb_misses: translations that walked the tables.
+ */
+struct s2mmu_vcpu_stat {
+	u64 faults;
+	u64 fault_retries;
+	u64 tlb_flushes;
+	u64 tlb_misses;
 };
 
 struct s2mmu_vcpu;
@@ -241,7 +321,7 @@ struct s2mmu_tlb_entry {
  *            leaf's number (gfn >> order); same rule.
  * @slot_cache: last memslot used.
  * @cache: table pages for the fault path, filled before mmu_lock.
- * @stat: event counts, touched only by the vCPU task (under @mutex).
+ * @stat: event counts.
  */
 struct s2mmu_vcpu {
 	struct s2mmu_vm *vm;
@@ -255,12 +335,7 @@ struct s2mmu_vcpu {
 	struct s2mmu_tlb_entry tlb_huge[S2MMU_TLB_HUGE_ENTRIES];
 	struct s2mmu_slot_cache slot_cache;
 	struct s2mmu_table_cache cache;
-	struct {
-		u64 faults;
-		u64 fault_retries;
-		u64 tlb_flushes;
-		u64 tlb_misses;
-	} stat;
+	struct s2mmu_vcpu_stat stat;
 };
 
 /**
@@ -290,50 +365,57 @@ struct s2mmu_host_map {
 	u64 pfn;
 };
 
-/* mmu/main.c */
-extern atomic_t s2mmu_nr_vms;
+/**
+ * struct s2mmu_fault - one stage-2 fault, handed down the fault path
+ * (mmu/fault.c) to the install (mmu/mmu.c) and the VM type's hooks, so no
+ * layer calls back up for what an earlier step found.
+ * @gfn: the faulting guest frame.
+ * @access: S2MMU_ACCESS_* the access needs.
+ * @slot: its memory slot (valid inside the caller's vm->srcu section).
+ * @hva: host virtual address of @gfn.
+ * @mmu_seq: vm->mmu_invalidate_seq read before the page was looked up.
+ * @page: the host page of @gfn, with a reference, while the fault holds
+ *        it.
+ * @pfn: host frame of the first page of the leaf (aligned to @level).
+ * @level: the leaf's level: the largest allowed before the install, the
+ *         one installed after it.
+ * @map_writable: the leaf may be writable.
+ * @flush: the install removed a translation (a collapse): a flush is owed.
+ */
+struct s2mmu_fault {
+	u64 gfn;
+	unsigned int access;
+	struct s2mmu_memslot *slot;
+	unsigned long hva;
+	unsigned long mmu_seq;
+	struct page *page;
+	u64 pfn;
+	int level;
+	bool map_writable;
+	bool flush;
+};
 
-/* mmu/vm.c */
-int s2mmu_vm_create(unsigned long arg);
-void s2mmu_vm_put(struct s2mmu_vm *vm);
+/*
+ * The files below are layered (Documentation/index.rst): each calls only
+ * files listed before it.
+ */
 
-/* mmu/memslot.c */
-void s2mmu_memslots_init(struct s2mmu_vm *vm);
-void s2mmu_memslots_destroy(struct s2mmu_vm *vm);
-int s2mmu_memslot_check(const struct s2mmu_memory_region *mem, u64 max_gpa);
-int s2mmu_set_memory_region(struct s2mmu_vm *vm,
-			    const struct s2mmu_memory_region *mem);
-struct s2mmu_memslot *s2mmu_gfn_to_memslot(struct s2mmu_vm *vm, u64 gfn);
-struct s2mmu_memslot *s2mmu_gfn_to_memslot_cached(struct s2mmu_vm *vm,
-						  struct s2mmu_slot_cache *c,
-						  u64 gfn);
-void s2mmu_mn_reader_begin(struct s2mmu_vm *vm);
-void s2mmu_mn_reader_end(struct s2mmu_vm *vm);
-bool s2mmu_hva_range_in_slots(struct s2mmu_vm *vm, unsigned long start,
-			      unsigned long end);
-int s2mmu_for_each_hva_slot(struct s2mmu_vm *vm, unsigned long start,
-			    unsigned long end,
-			    int (*fn)(struct s2mmu_vm *vm,
-				      struct s2mmu_memslot *slot,
-				      u64 gfn_start, u64 gfn_end, void *data),
-			    void *data);
-
-/* mmu/vcpu.c */
-int s2mmu_vcpu_create(struct s2mmu_vm *vm, unsigned long id);
-void s2mmu_vcpus_destroy(struct s2mmu_vm *vm);
+/* mmu/tlb.c: software TLBs, requests, guest mode, shootdown */
+void s2mmu_tlb_flush_local(struct s2mmu_vcpu *vcpu);
+void s2mmu_vcpu_check_requests(struct s2mmu_vcpu *vcpu);
+void s2mmu_vcpu_enter_guest(struct s2mmu_vcpu *vcpu);
+void s2mmu_vcpu_exit_guest(struct s2mmu_vcpu *vcpu);
 void s2mmu_flush_remote_tlbs(struct s2mmu_vm *vm);
-int s2mmu_access_check(const struct s2mmu_access *a);
+bool s2mmu_tlb_lookup(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
+		      u64 *pfn);
+void s2mmu_tlb_fill(struct s2mmu_vcpu *vcpu, u64 gfn,
+		    const struct s2mmu_walk_result *res);
 
-/* mmu/fault.c */
+/* mmu/host.c: the host's page tables and pages */
 void s2mmu_host_walk(struct mm_struct *mm, unsigned long hva,
 		     struct s2mmu_host_map *host);
-int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
-		  int *level);
-int s2mmu_fault(struct s2mmu_vcpu *vcpu, u64 gpa, unsigned int access);
-long s2mmu_pre_fault(struct s2mmu_vcpu *vcpu, u64 *gpa, u64 *size);
-
-/* mmu/invariants.c */
-int s2mmu_check_invariants(struct s2mmu_vm *vm, void __user *argp);
+int s2mmu_host_get_page(unsigned long hva, bool write, bool may_write,
+			struct page **page, bool *writable);
 
 /* mmu/mmu.c: the VM's use of the table engine */
 int s2mmu_mmu_init(struct s2mmu_vm *vm);
@@ -341,7 +423,7 @@ void s2mmu_mmu_destroy(struct s2mmu_vm *vm);
 int s2mmu_mmu_walk(struct s2mmu_vm *vm, u64 gpa, unsigned int access,
 		   struct s2mmu_walk_result *res);
 int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
-		      u64 gfn, u64 pfn, int *level, bool writable, bool *flush);
+		      struct s2mmu_fault *f);
 /* How a zap under mmu_lock (write) may yield it. */
 enum s2mmu_zap_yield {
 	S2MMU_ZAP_NO_YIELD,
@@ -358,24 +440,74 @@ int s2mmu_mmu_age_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end,
 			    bool clear);
 int s2mmu_mmu_translate(struct s2mmu_vm *vm, struct s2mmu_translation *t);
 
-/* notifier/invalidate.c */
+/* mmu/invalidate.c: invalidations in gfn space */
 void s2mmu_mmu_invalidate_begin(struct s2mmu_vm *vm);
-bool s2mmu_mmu_invalidate_hva_range(struct s2mmu_vm *vm, unsigned long start,
-				    unsigned long end,
-				    enum s2mmu_zap_yield yield);
+bool s2mmu_mmu_invalidate_range_add(struct s2mmu_vm *vm, u64 start, u64 end,
+				    enum s2mmu_zap_yield yield, bool flush);
 void s2mmu_mmu_invalidate_end(struct s2mmu_vm *vm);
-bool s2mmu_invalidate_range_start(struct s2mmu_vm *vm, unsigned long start,
-				  unsigned long end, enum s2mmu_zap_yield yield,
-				  bool zap);
-void s2mmu_invalidate_range_end(struct s2mmu_vm *vm, unsigned long start,
-				unsigned long end);
 bool s2mmu_mmu_invalidate_retry(struct s2mmu_vm *vm, u64 gfn,
 				unsigned long seq);
 bool s2mmu_mmu_invalidate_retry_unsafe(struct s2mmu_vm *vm, u64 gfn,
 				       unsigned long seq);
 
-/* notifier/notifier.c */
+/* mmu/memslot.c */
+void s2mmu_memslots_init(struct s2mmu_vm *vm);
+void s2mmu_memslots_destroy(struct s2mmu_vm *vm);
+int s2mmu_memslot_check(const struct s2mmu_memory_region *mem, u64 max_gpa);
+int s2mmu_set_memory_region(struct s2mmu_vm *vm,
+			    const struct s2mmu_memory_region *mem);
+struct s2mmu_memslot *s2mmu_gfn_to_memslot(struct s2mmu_vm *vm, u64 gfn);
+int s2mmu_memslot_max_level(const struct s2mmu_memslot *slot, u64 gfn,
+			    unsigned long hva, int level);
+struct s2mmu_memslot *s2mmu_gfn_to_memslot_cached(struct s2mmu_vm *vm,
+						  struct s2mmu_slot_cache *c,
+						  u64 gfn);
+void s2mmu_mn_reader_begin(struct s2mmu_vm *vm);
+void s2mmu_mn_reader_end(struct s2mmu_vm *vm);
+bool s2mmu_hva_range_in_slots(struct s2mmu_vm *vm, unsigned long start,
+			      unsigned long end);
+int s2mmu_for_each_hva_slot(struct s2mmu_vm *vm, unsigned long start,
+			    unsigned long end,
+			    int (*fn)(struct s2mmu_vm *vm,
+				      struct s2mmu_memslot *slot,
+				      u64 gfn_start, u64 gfn_end, void *data),
+			    void *data);
+
+/* mmu/fault.c */
+int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f);
+int s2mmu_fault(struct s2mmu_vcpu *vcpu, u64 gpa, unsigned int access);
+long s2mmu_pre_fault(struct s2mmu_vcpu *vcpu, u64 *gpa, u64 *size);
+
+/* mmu/invariants.c */
+int s2mmu_check_invariants(struct s2mmu_vm *vm, void __user *argp);
+
+/* mmu/run.c: the guest-mode executor and the vCPU object */
+int s2mmu_access_check(const struct s2mmu_access *a);
+int s2mmu_vcpu_run(struct s2mmu_vcpu *vcpu, struct s2mmu_run *run);
+struct s2mmu_vcpu *s2mmu_vcpu_alloc(struct s2mmu_vm *vm, unsigned int id);
+void s2mmu_vcpu_free(struct s2mmu_vcpu *vcpu);
+
+/* notifier/hva.c: the notifier callbacks' work, hva -> gfn */
+bool s2mmu_invalidate_range_start(struct s2mmu_vm *vm, unsigned long start,
+				  unsigned long end, enum s2mmu_zap_yield yield,
+				  bool zap);
+void s2mmu_invalidate_range_end(struct s2mmu_vm *vm, unsigned long start,
+				unsigned long end);
+int s2mmu_age_hva_range(struct s2mmu_vm *vm, unsigned long start,
+			unsigned long end, bool clear);
+void s2mmu_release_mm(struct s2mmu_vm *vm);
+
+/* notifier/notifier.c: the mmu_notifier glue */
 int s2mmu_notifier_register(struct s2mmu_vm *vm);
 void s2mmu_notifier_unregister(struct s2mmu_vm *vm);
+
+/* mmu/vm.c: the VM object */
+extern atomic_t s2mmu_nr_vms;
+struct s2mmu_vm *s2mmu_vm_alloc(const struct s2mmu_vm_config *cfg);
+void s2mmu_vm_put(struct s2mmu_vm *vm);
+long s2mmu_vm_get_info(struct s2mmu_vm *vm, void __user *argp);
+
+/* mmu/vcpu.c: the vCPU fd */
+int s2mmu_vcpu_create(struct s2mmu_vm *vm, unsigned long id);
 
 #endif /* _S2MMU_H */

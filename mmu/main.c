@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * s2mmu module entry: the /dev/s2mmu misc device and its system ioctls.
+ * s2mmu module entry: the /dev/s2mmu misc device and its system ioctls,
+ * and the VM file descriptor with its ioctls (the top of the layering:
+ * Documentation/index.rst).
  */
+#include <linux/anon_inodes.h>
 #include <linux/device.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/stringify.h>
+#include <linux/uaccess.h>
 
 #include "s2mmu.h"
-
-/* VMs alive (created and not yet destroyed), for the sysfs counters. */
-atomic_t s2mmu_nr_vms = ATOMIC_INIT(0);
 
 /*
  * /sys/class/misc/s2mmu/: module-wide counters that must return to zero
@@ -38,6 +40,111 @@ static struct attribute *s2mmu_dev_attrs[] = {
 	NULL,
 };
 ATTRIBUTE_GROUPS(s2mmu_dev);
+
+static int s2mmu_vm_release(struct inode *inode, struct file *file)
+{
+	s2mmu_vm_put(file->private_data);
+	return 0;
+}
+
+static long s2mmu_vm_ioctl_set_memory_region(struct s2mmu_vm *vm,
+					     void __user *argp)
+{
+	struct s2mmu_memory_region mem;
+
+	if (copy_from_user(&mem, argp, sizeof(mem)))
+		return -EFAULT;
+	return s2mmu_set_memory_region(vm, &mem);
+}
+
+/**
+ * s2mmu_vm_ioctl() - VM ioctls, on a VM file descriptor.
+ * @file: the VM file.
+ * @cmd: the ioctl.
+ * @arg: its argument, a user pointer for the structure-taking ioctls.
+ *
+ * Only tasks of the mm that created the VM may use it: any other task
+ * (a forked child, a process the fd was passed to) gets -EIO, as in KVM.
+ *
+ * Return: 0 or a positive value on success; -EIO from a foreign mm,
+ * -ENOTTY for an unknown ioctl, or another negative errno.
+ */
+static long s2mmu_vm_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	struct s2mmu_vm *vm = file->private_data;
+	void __user *argp = (void __user *)arg;
+
+	if (vm->mm != current->mm)
+		return -EIO;
+
+	switch (cmd) {
+	case S2MMU_GET_VM_INFO:
+		return s2mmu_vm_get_info(vm, argp);
+	case S2MMU_SET_MEMORY_REGION:
+		return s2mmu_vm_ioctl_set_memory_region(vm, argp);
+	case S2MMU_CREATE_VCPU:
+		return s2mmu_vcpu_create(vm, arg);
+	case S2MMU_CHECK_INVARIANTS:
+		return s2mmu_check_invariants(vm, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations s2mmu_vm_fops = {
+	.owner		= THIS_MODULE,
+	.release	= s2mmu_vm_release,
+	.unlocked_ioctl	= s2mmu_vm_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+/**
+ * s2mmu_vm_create() - handle S2MMU_CREATE_VM.
+ * @arg: the VM type and address width, see s2mmu_parse_vm_type().
+ *
+ * Return: a new VM file descriptor (O_CLOEXEC), -EINVAL for a bad @arg,
+ * -EIO when the caller has no mm (a kernel thread), -ENOMEM, or the error
+ * from registering the notifier or allocating the fd.
+ */
+static int s2mmu_vm_create(unsigned long arg)
+{
+	struct s2mmu_vm_config cfg;
+	struct s2mmu_vm *vm;
+	struct file *file;
+	int fd, ret;
+
+	ret = s2mmu_parse_vm_type(arg, &cfg);
+	if (ret)
+		return ret;
+	if (!current->mm)
+		return -EIO;
+
+	vm = s2mmu_vm_alloc(&cfg);
+	if (IS_ERR(vm))
+		return PTR_ERR(vm);
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_notifier;
+	}
+	file = anon_inode_getfile("s2mmu-vm", &s2mmu_vm_fops, vm, O_RDWR);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto err_fd;
+	}
+	/* From here the file owns the VM's reference. */
+	fd_install(fd, file);
+	return fd;
+
+err_fd:
+	put_unused_fd(fd);
+err_notifier:
+	s2mmu_vm_put(vm);
+	return ret;
+}
 
 /**
  * s2mmu_dev_ioctl() - system ioctls on /dev/s2mmu.

@@ -96,6 +96,35 @@ void s2mmu_memslots_destroy(struct s2mmu_vm *vm)
 }
 
 /**
+ * s2mmu_memslot_max_level() - the largest leaf a slot allows at a frame.
+ * @slot: the slot.
+ * @gfn: a guest frame in @slot.
+ * @hva: its host address.
+ * @level: the largest level wanted (what the host maps).
+ *
+ * A leaf at level L maps an aligned block of 2^(9 L) frames to as many
+ * contiguous host pages: it is allowed only when the block lies wholly in
+ * @slot and @gfn and @hva are equally aligned within it.
+ *
+ * Return: the largest level <= @level allowed (0 at worst).
+ */
+int s2mmu_memslot_max_level(const struct s2mmu_memslot *slot, u64 gfn,
+			    unsigned long hva, int level)
+{
+	for (; level > 0; level--) {
+		u64 npages = 1ULL << (level * S2MMU_PT_LEVEL_BITS);
+		u64 base = gfn & ~(npages - 1);
+
+		if (((hva >> PAGE_SHIFT) & (npages - 1)) != (gfn & (npages - 1)))
+			continue;
+		if (base >= slot->base_gfn &&
+		    base + npages <= slot->base_gfn + slot->npages)
+			break;
+	}
+	return level;
+}
+
+/**
  * s2mmu_gfn_to_memslot() - the slot holding a guest frame.
  * @vm: the VM.
  * @gfn: guest frame number.
@@ -156,34 +185,19 @@ static void s2mmu_slots_gen_bump(struct s2mmu_vm *vm)
 }
 
 #ifdef S2MMU_KUNIT
-void (*s2mmu_memslot_test_grace_hook)(struct s2mmu_vm *vm,
-				      struct s2mmu_memslot *slot);
-
 /*
- * KUnit plays a reader here: inside the grace period of @slot's
+ * KUnit plays a reader here: inside the grace period of a slot's
  * withdrawal, before synchronize_srcu().
  */
-static void s2mmu_memslot_test_grace(struct s2mmu_vm *vm,
-				     struct s2mmu_memslot *slot)
-{
-	void (*hook)(struct s2mmu_vm *vm, struct s2mmu_memslot *slot) =
-		READ_ONCE(s2mmu_memslot_test_grace_hook);
-
-	if (hook)
-		hook(vm, slot);
-}
-#else
-static inline void s2mmu_memslot_test_grace(struct s2mmu_vm *vm,
-					    struct s2mmu_memslot *slot)
-{
-}
+void (*s2mmu_memslot_test_grace_hook)(struct s2mmu_vm *vm,
+				      struct s2mmu_memslot *slot);
 #endif
 
 #ifdef S2MMU_PROVE_MMU
 /*
  * Test flavour only: sleep this long in the middle of a slot move, while
  * the old range is gone and the new one not yet there, so a selftest can
- * check that vCPUs wait rather than exit (memslot_test move_no_mmio).
+ * check that vCPUs wait rather than exit (race_test move_waits_no_mmio).
  */
 static unsigned int test_memslot_move_delay_ms;
 module_param(test_memslot_move_delay_ms, uint, 0600);
@@ -363,7 +377,7 @@ static struct s2mmu_memslot *s2mmu_memslot_withdraw(struct s2mmu_vm *vm,
 	s2mmu_gfn_tree_set(vm, slot->base_gfn, last, stand_in);
 	/* Release: a reader seeing the new generation sees the new tree. */
 	s2mmu_slots_gen_bump(vm);
-	s2mmu_memslot_test_grace(vm, slot);
+	S2MMU_TEST_HOOK(s2mmu_memslot_test_grace_hook, vm, slot);
 	synchronize_srcu(&vm->srcu);
 	/*
 	 * No reader is inside a section that could have found @slot; one

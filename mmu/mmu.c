@@ -137,21 +137,8 @@ int s2mmu_mmu_walk(struct s2mmu_vm *vm, u64 gpa, unsigned int access,
 }
 
 #ifdef S2MMU_KUNIT
-void (*s2mmu_mmu_test_collapse_hook)(struct s2mmu_vm *vm);
-
 /* KUnit plays a racing vCPU here, between a collapse and the map. */
-static void s2mmu_mmu_test_collapse_window(struct s2mmu_vm *vm)
-{
-	void (*hook)(struct s2mmu_vm *vm) =
-		READ_ONCE(s2mmu_mmu_test_collapse_hook);
-
-	if (hook)
-		hook(vm);
-}
-#else
-static inline void s2mmu_mmu_test_collapse_window(struct s2mmu_vm *vm)
-{
-}
+void (*s2mmu_mmu_test_collapse_hook)(struct s2mmu_vm *vm);
 #endif
 
 /* Does the leaf mapping @gpa already give @pa with at least @prot? */
@@ -170,15 +157,14 @@ static bool s2mmu_mmu_leaf_covers(struct s2mmu_vm *vm, u64 gpa, u64 pa,
  * s2mmu_mmu_install() - install the leaf a fault resolved.
  * @vm: the VM.
  * @cache: table pages for missing tables.
- * @gfn: faulting guest frame.
- * @pfn: host frame of the first page of the leaf (aligned to *@level).
- * @level: in: the leaf level wanted; out: the level installed, one lower
- *         when a 1 GiB leaf would have had to tear down a table of
- *         tables (see below).
- * @writable: map writable.
- * @flush: set when an existing translation was removed (a table of small
- *         leaves collapsed for a huge one, or a racing fault's leaf
- *         replaced); the caller claims the flush before dropping mmu_lock.
+ * @f: the fault: @f->gfn, the faulting guest frame; @f->pfn, the host
+ *     frame of the first page of the leaf (aligned to @f->level);
+ *     @f->level, in: the leaf level wanted, out: the level installed, one
+ *     lower when a 1 GiB leaf would have had to tear down a table of
+ *     tables (see below); @f->map_writable, map writable; @f->flush, set
+ *     when an existing translation was removed (a table of small leaves
+ *     collapsed for a huge one, or a racing fault's leaf replaced): the
+ *     caller claims the flush before dropping mmu_lock.
  *
  * A leaf that already maps the frame with at least these rights (another
  * vCPU's fault) is kept: it was installed under the same invalidation
@@ -193,7 +179,7 @@ static bool s2mmu_mmu_leaf_covers(struct s2mmu_vm *vm, u64 gpa, u64 pa,
  * beyond the output address width of the VM's format.
  */
 int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
-		      u64 gfn, u64 pfn, int *level, bool writable, bool *flush)
+		      struct s2mmu_fault *f)
 	__must_hold(&vm->mmu_lock)
 {
 	struct s2mmu_pt_op op = {
@@ -201,15 +187,15 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 		.mmu_lock	= &vm->mmu_lock,
 		.shared		= true,
 	};
-	int lvl = *level;
+	int lvl = f->level;
 	u64 size = s2mmu_pt_level_size(lvl);
-	u64 gpa = (gfn << PAGE_SHIFT) & ~(size - 1);
-	u64 pa = pfn << PAGE_SHIFT;
+	u64 gpa = (f->gfn << PAGE_SHIFT) & ~(size - 1);
+	u64 pa = f->pfn << PAGE_SHIFT;
 	u32 prot = S2MMU_PROT_R | S2MMU_PROT_X;
 	int ret;
 
 	lockdep_assert_held_read(&vm->mmu_lock);
-	if (writable)
+	if (f->map_writable)
 		prot |= S2MMU_PROT_W;
 	if (s2mmu_mmu_leaf_covers(vm, gpa, pa, lvl, prot))
 		return 0;
@@ -225,7 +211,7 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 		ret = s2mmu_pgtable_collapse(&vm->pgt, gpa, lvl, &op);
 		if (ret == -EBUSY) {
 			/* A table of tables: map one level down instead. */
-			u64 off = ((gfn << PAGE_SHIFT) - gpa) &
+			u64 off = ((f->gfn << PAGE_SHIFT) - gpa) &
 				  ~(s2mmu_pt_level_size(lvl - 1) - 1);
 
 			lvl--;
@@ -234,7 +220,7 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 			pa += off;
 			continue;
 		}
-		s2mmu_mmu_test_collapse_window(vm);
+		S2MMU_TEST_HOOK(s2mmu_mmu_test_collapse_hook, vm);
 		if (!ret)
 			ret = s2mmu_pgtable_map(&vm->pgt, gpa, pa, size, lvl,
 						prot, &op);
@@ -246,8 +232,8 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 			ret = -EAGAIN;
 		break;
 	}
-	*level = lvl;
-	*flush |= op.flush;
+	f->level = lvl;
+	f->flush |= op.flush;
 	return ret;
 }
 

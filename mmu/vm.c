@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The VM object: creation, the VM file descriptor and teardown.
+ * The VM object: building it, its statistics and its teardown.  The VM
+ * file descriptor and its ioctls are in mmu/main.c.
  *
- * A VM is created by S2MMU_CREATE_VM on /dev/s2mmu.  It pins the creating
- * mm with mmgrab() and registers an mmu_notifier on it; its file
- * descriptor is installed only once the VM is fully built, so userspace
- * never sees a half-made VM.  The VM is destroyed when its last reference
- * (the VM fd, later also vCPU fds) is dropped: the notifier is
- * unregistered (which waits for running callbacks) and the mm is dropped.
+ * A VM pins the creating mm with mmgrab() and registers an mmu_notifier
+ * on it.  It is destroyed when its last reference (the VM fd, vCPU fds)
+ * is dropped: the notifier is unregistered (which waits for running
+ * callbacks), then the vCPUs, slots and tables are freed and the mm is
+ * dropped.
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
@@ -20,11 +20,17 @@
 
 #include "s2mmu.h"
 
+/* VMs alive (built and not yet destroyed), for the sysfs counters. */
+atomic_t s2mmu_nr_vms = ATOMIC_INIT(0);
+
 static void s2mmu_vm_destroy(struct s2mmu_vm *vm)
 {
 	/* ->release zaps everything if exit_mmap() has not yet. */
+	unsigned int i;
+
 	s2mmu_notifier_unregister(vm);
-	s2mmu_vcpus_destroy(vm);
+	for (i = 0; i < vm->nr_vcpus; i++)
+		s2mmu_vcpu_free(vm->vcpus[i]);
 	s2mmu_memslots_destroy(vm);
 	s2mmu_mmu_destroy(vm);
 	cleanup_srcu_struct(&vm->srcu);
@@ -46,13 +52,14 @@ void s2mmu_vm_put(struct s2mmu_vm *vm)
 		s2mmu_vm_destroy(vm);
 }
 
-static int s2mmu_vm_release(struct inode *inode, struct file *file)
-{
-	s2mmu_vm_put(file->private_data);
-	return 0;
-}
-
-static long s2mmu_vm_get_info(struct s2mmu_vm *vm, void __user *argp)
+/**
+ * s2mmu_vm_get_info() - S2MMU_GET_VM_INFO.
+ * @vm: the VM.
+ * @argp: user pointer to a struct s2mmu_vm_info, filled in.
+ *
+ * Return: 0 or -EFAULT.
+ */
+long s2mmu_vm_get_info(struct s2mmu_vm *vm, void __user *argp)
 {
 	struct s2mmu_vm_info info = {
 		.type		= vm->cfg.type,
@@ -72,84 +79,23 @@ static long s2mmu_vm_get_info(struct s2mmu_vm *vm, void __user *argp)
 	return 0;
 }
 
-static long s2mmu_vm_ioctl_set_memory_region(struct s2mmu_vm *vm,
-					     void __user *argp)
-{
-	struct s2mmu_memory_region mem;
-
-	if (copy_from_user(&mem, argp, sizeof(mem)))
-		return -EFAULT;
-	return s2mmu_set_memory_region(vm, &mem);
-}
-
 /**
- * s2mmu_vm_ioctl() - VM ioctls, on a VM file descriptor.
- * @file: the VM file.
- * @cmd: the ioctl.
- * @arg: its argument, a user pointer for the structure-taking ioctls.
+ * s2mmu_vm_alloc() - build a VM for the current mm.
+ * @cfg: the parsed S2MMU_CREATE_VM argument.
  *
- * Only tasks of the mm that created the VM may use it: any other task
- * (a forked child, a process the fd was passed to) gets -EIO, as in KVM.
- *
- * Return: 0 or a positive value on success; -EIO from a foreign mm,
- * -ENOTTY for an unknown ioctl, or another negative errno.
+ * Context: process context with an mm; takes the mm's mmap_lock.
+ * Return: the VM with one reference, or an ERR_PTR: -ENOMEM, or the error
+ * from registering the notifier.
  */
-static long s2mmu_vm_ioctl(struct file *file, unsigned int cmd,
-			   unsigned long arg)
+struct s2mmu_vm *s2mmu_vm_alloc(const struct s2mmu_vm_config *cfg)
 {
-	struct s2mmu_vm *vm = file->private_data;
-	void __user *argp = (void __user *)arg;
-
-	if (vm->mm != current->mm)
-		return -EIO;
-
-	switch (cmd) {
-	case S2MMU_GET_VM_INFO:
-		return s2mmu_vm_get_info(vm, argp);
-	case S2MMU_SET_MEMORY_REGION:
-		return s2mmu_vm_ioctl_set_memory_region(vm, argp);
-	case S2MMU_CREATE_VCPU:
-		return s2mmu_vcpu_create(vm, arg);
-	case S2MMU_CHECK_INVARIANTS:
-		return s2mmu_check_invariants(vm, argp);
-	default:
-		return -ENOTTY;
-	}
-}
-
-static const struct file_operations s2mmu_vm_fops = {
-	.owner		= THIS_MODULE,
-	.release	= s2mmu_vm_release,
-	.unlocked_ioctl	= s2mmu_vm_ioctl,
-	.compat_ioctl	= compat_ptr_ioctl,
-	.llseek		= noop_llseek,
-};
-
-/**
- * s2mmu_vm_create() - handle S2MMU_CREATE_VM.
- * @arg: the VM type and address width, see s2mmu_parse_vm_type().
- *
- * Return: a new VM file descriptor (O_CLOEXEC), -EINVAL for a bad @arg,
- * -EIO when the caller has no mm (a kernel thread), -ENOMEM, or the error
- * from registering the notifier or allocating the fd.
- */
-int s2mmu_vm_create(unsigned long arg)
-{
-	struct s2mmu_vm_config cfg;
 	struct s2mmu_vm *vm;
-	struct file *file;
-	int fd, ret;
-
-	ret = s2mmu_parse_vm_type(arg, &cfg);
-	if (ret)
-		return ret;
-	if (!current->mm)
-		return -EIO;
+	int ret;
 
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
-		return -ENOMEM;
-	vm->cfg = cfg;
+		return ERR_PTR(-ENOMEM);
+	vm->cfg = *cfg;
 	refcount_set(&vm->users, 1);
 	mutex_init(&vm->lock);
 	rwlock_init(&vm->mmu_lock);
@@ -166,26 +112,9 @@ int s2mmu_vm_create(unsigned long arg)
 	ret = s2mmu_notifier_register(vm);
 	if (ret)
 		goto err_mm;
-
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		ret = fd;
-		goto err_notifier;
-	}
-	file = anon_inode_getfile("s2mmu-vm", &s2mmu_vm_fops, vm, O_RDWR);
-	if (IS_ERR(file)) {
-		ret = PTR_ERR(file);
-		goto err_fd;
-	}
-	/* From here the file owns the VM's reference. */
 	atomic_inc(&s2mmu_nr_vms);
-	fd_install(fd, file);
-	return fd;
+	return vm;
 
-err_fd:
-	put_unused_fd(fd);
-err_notifier:
-	s2mmu_notifier_unregister(vm);
 err_mm:
 	mmdrop(vm->mm);
 	s2mmu_mmu_destroy(vm);
@@ -194,5 +123,5 @@ err_srcu:
 err_free:
 	s2mmu_memslots_destroy(vm);
 	kfree(vm);
-	return ret;
+	return ERR_PTR(ret);
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Parsing and validation of the S2MMU_CREATE_VM argument.
+ * VM types and the S2MMU_CREATE_VM argument: the argument selects the
+ * type's struct s2mmu_vm_ops (arch-x86/vm.c, arch-arm64/vm.c), whose
+ * entry format validates the address width.
  *
  * Pure functions with no kernel state, so KUnit tests them directly.
  */
@@ -9,18 +11,38 @@
 
 #include "s2mmu.h"
 
-/* 4 KiB pages, 512 entries per table: 12 bits of page offset, 9 per level. */
-#define S2MMU_PAGE_BITS		12
-#define S2MMU_LEVEL_BITS	9
+/* The VM types, as damon_select_ops() picks a struct damon_operations. */
+static const struct s2mmu_vm_ops *const s2mmu_vm_types[] = {
+	&s2mmu_x86_tdp_vm_ops,
+	&s2mmu_arm64_s2_vm_ops,
+};
+
+/**
+ * s2mmu_vm_ops_select() - the operations of a VM type.
+ * @type: an S2MMU_VM_* type.
+ *
+ * Return: the type's operations, or NULL for an unknown type.
+ */
+const struct s2mmu_vm_ops *s2mmu_vm_ops_select(u32 type)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(s2mmu_vm_types); i++)
+		if (s2mmu_vm_types[i]->type == type)
+			return s2mmu_vm_types[i];
+	return NULL;
+}
 
 /**
  * s2mmu_parse_vm_type() - validate and decode an S2MMU_CREATE_VM argument.
  * @arg: the ioctl argument: type in bits 0-7, address width in bits 8-15.
  * @cfg: filled on success.
  *
- * The x86 TDP format takes 48 (4-level) or 57 (5-level) address bits; the
- * arm64 stage-2 format, 4 KiB granule, takes 32 to 48 bits and walks from
- * the start level those bits imply (no concatenated root tables).
+ * The type's entry format decides which widths it translates: the x86
+ * TDP format takes 48 (4-level) or 57 (5-level) address bits; the arm64
+ * stage-2 format, 4 KiB granule, takes 32 to 48 bits and walks from the
+ * start level those bits imply (no concatenated root tables).  A width of
+ * 0 asks for the type's default.
  *
  * Return: 0, or -EINVAL for an unknown type, an unsupported width or any
  * other bit set.
@@ -29,30 +51,24 @@ int s2mmu_parse_vm_type(unsigned long arg, struct s2mmu_vm_config *cfg)
 {
 	u32 type = arg & S2MMU_VM_TYPE_MASK;
 	u32 bits = (arg & S2MMU_VM_GPA_BITS_MASK) >> S2MMU_VM_GPA_BITS_SHIFT;
+	const struct s2mmu_vm_ops *ops;
+	int levels;
 
 	if (arg & ~(S2MMU_VM_TYPE_MASK | S2MMU_VM_GPA_BITS_MASK))
 		return -EINVAL;
-
-	switch (type) {
-	case S2MMU_VM_X86_TDP:
-		if (!bits)
-			bits = 48;
-		if (bits != 48 && bits != 57)
-			return -EINVAL;
-		break;
-	case S2MMU_VM_ARM64_S2:
-		if (!bits)
-			bits = 40;
-		if (bits < 32 || bits > 48)
-			return -EINVAL;
-		break;
-	default:
+	ops = s2mmu_vm_ops_select(type);
+	if (!ops)
 		return -EINVAL;
-	}
+	if (!bits)
+		bits = ops->default_gpa_bits;
+	levels = ops->pgt_ops->levels(bits);
+	if (levels < 0)
+		return -EINVAL;
 
+	cfg->ops = ops;
 	cfg->type = type;
 	cfg->gpa_bits = bits;
-	cfg->levels = DIV_ROUND_UP(bits - S2MMU_PAGE_BITS, S2MMU_LEVEL_BITS);
+	cfg->levels = levels;
 	return 0;
 }
 

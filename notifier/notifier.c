@@ -1,31 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The VM's mmu_notifier on its owning mm, and the invalidation sequence.
+ * The VM's mmu_notifier on its owning mm: registration and the callback
+ * table, nothing else.  Each callback hands its host range to
+ * notifier/hva.c, which translates it into gfn ranges once.
  *
- * invalidate_range_start: when a slot maps part of the range, under
- * mmu_lock (write) count the invalidation in
- * vm->mmu_invalidate_in_progress, widen [vm->mmu_invalidate_range_start,
- * vm->mmu_invalidate_range_end) over the guest frames every overlapping
- * slot maps at the range, and zap those frames (this bookkeeping is in
- * notifier/invalidate.c); then flush every vCPU's TLB before returning,
- * also when another zapper's flush is still pending.  For a blockable
- * range the zap may drop mmu_lock to reschedule, flushing first when a
- * flush is pending.
- * From then on, until the matching invalidate_range_end, a fault on those
- * frames retries.
- *
- * invalidate_range_end: if the start began an invalidation, under mmu_lock
- * (write) bump vm->mmu_invalidate_seq and drop the count; a fault that
- * snapshotted the sequence before then retries, since the page it looked
- * up may be the old one.
- *
- * release (exit_mmap, or unregister): mark the mm released so no fault
- * installs anything afterwards, zap everything (yielding mmu_lock as it
- * goes) and flush; the root table stays valid, so a walker or fault that
- * still holds it is safe.
- *
- * Aging: clear_flush_young, clear_young and test_young report and clear
- * the Accessed bit of the stage-2 leaves mapping the range.
+ * invalidate_range_start zaps what the range maps (yielding mmu_lock only
+ * for a blockable range) and returns once no vCPU TLB holds it;
+ * invalidate_range_end lets faults on it proceed; release (exit_mmap, or
+ * unregister) zaps everything; the aging callbacks report and clear
+ * Accessed.  Why that is coherent: Documentation/locking.rst.
  */
 #include <linux/mmu_notifier.h>
 #include <linux/moduleparam.h>
@@ -82,12 +65,9 @@ static struct s2mmu_vm *mn_to_vm(struct mmu_notifier *mn)
 static int s2mmu_mn_invalidate_range_start(struct mmu_notifier *mn,
 					   const struct mmu_notifier_range *range)
 {
-	struct s2mmu_vm *vm = mn_to_vm(mn);
-
-	if (s2mmu_invalidate_range_start(vm, range->start, range->end,
-					 s2mmu_mn_zap_yield(range),
-					 !READ_ONCE(test_skip_zap)))
-		atomic64_inc(&vm->stat.invalidations);
+	s2mmu_invalidate_range_start(mn_to_vm(mn), range->start, range->end,
+				     s2mmu_mn_zap_yield(range),
+				     !READ_ONCE(test_skip_zap));
 	/*
 	 * A non-blockable range never sleeps above (no yield), so it
 	 * needs no -EAGAIN.
@@ -101,36 +81,12 @@ static void s2mmu_mn_invalidate_range_end(struct mmu_notifier *mn,
 	s2mmu_invalidate_range_end(mn_to_vm(mn), range->start, range->end);
 }
 
-struct s2mmu_age_ctx {
-	bool clear;
-};
-
-static int s2mmu_mn_age_slot(struct s2mmu_vm *vm, struct s2mmu_memslot *slot,
-			     u64 gfn_start, u64 gfn_end, void *data)
-{
-	struct s2mmu_age_ctx *ctx = data;
-
-	return s2mmu_mmu_age_gfn_range(vm, gfn_start, gfn_end, ctx->clear);
-}
-
-static int s2mmu_mn_age(struct s2mmu_vm *vm, unsigned long start,
-			unsigned long end, bool clear)
-{
-	struct s2mmu_age_ctx ctx = { .clear = clear };
-	int young;
-
-	s2mmu_mn_reader_begin(vm);
-	young = s2mmu_for_each_hva_slot(vm, start, end, s2mmu_mn_age_slot, &ctx);
-	s2mmu_mn_reader_end(vm);
-	return young;
-}
-
 static int s2mmu_mn_clear_flush_young(struct mmu_notifier *mn,
 				      struct mm_struct *mm,
 				      unsigned long start, unsigned long end)
 {
 	struct s2mmu_vm *vm = mn_to_vm(mn);
-	int young = s2mmu_mn_age(vm, start, end, true);
+	int young = s2mmu_age_hva_range(vm, start, end, true);
 
 	/* TLB entries would hide the next access from the Accessed bit. */
 	if (young)
@@ -141,34 +97,19 @@ static int s2mmu_mn_clear_flush_young(struct mmu_notifier *mn,
 static int s2mmu_mn_clear_young(struct mmu_notifier *mn, struct mm_struct *mm,
 				unsigned long start, unsigned long end)
 {
-	return s2mmu_mn_age(mn_to_vm(mn), start, end, true);
+	return s2mmu_age_hva_range(mn_to_vm(mn), start, end, true);
 }
 
 static int s2mmu_mn_test_young(struct mmu_notifier *mn, struct mm_struct *mm,
 			       unsigned long address)
 {
-	return s2mmu_mn_age(mn_to_vm(mn), address, address + 1, false);
+	return s2mmu_age_hva_range(mn_to_vm(mn), address, address + 1, false);
 }
 
+/* ->release may sleep (exit_mmap(), mmu_notifier_unregister()). */
 static void s2mmu_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
-	struct s2mmu_vm *vm = mn_to_vm(mn);
-
-	bool flush;
-
-	/*
-	 * ->release may sleep (exit_mmap(), mmu_notifier_unregister()), so
-	 * the zap of the whole space yields mmu_lock as it goes; a fault
-	 * getting the lock meanwhile sees mm_released and installs nothing.
-	 */
-	write_lock(&vm->mmu_lock);
-	vm->mm_released = true;
-	flush = s2mmu_mmu_zap_gfn_range_locked(vm, 0, U64_MAX,
-					       S2MMU_ZAP_MAY_YIELD, false);
-	flush = s2mmu_mmu_flush_claim(vm, flush);
-	write_unlock(&vm->mmu_lock);
-	if (flush)
-		s2mmu_mmu_flush_finish(vm);
+	s2mmu_release_mm(mn_to_vm(mn));
 }
 
 static const struct mmu_notifier_ops s2mmu_mn_ops = {

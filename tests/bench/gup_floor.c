@@ -8,7 +8,7 @@
  * memory, through one ioctl on /dev/gup_floor: whatever s2mmu's fault
  * costs above it is the stage-2 part (slot lookup, host level walk,
  * invalidation sequence, table install).  The pages are taken the way
- * s2mmu_hva_to_page() takes them: get_user_page_fast_only() first, then
+ * s2mmu_host_get_page() takes them: get_user_page_fast_only() first, then
  * get_user_pages_unlocked().
  */
 #include <linux/fs.h>

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests for the invalidation bookkeeping (notifier/invalidate.c):
+ * KUnit tests for the invalidation bookkeeping (mmu/invalidate.c, and
+ * notifier/hva.c which drives it from host ranges):
  * what the notifier's invalidate_range_start/end record under mmu_lock,
  * and the fault path's decision to retry.
  */
@@ -31,16 +32,16 @@ static struct s2mmu_vm *invalidate_vm(struct kunit *test)
 }
 
 /*
- * invalidate_range_start (notifier/invalidate.c), yielding as told.
- * Return: whether it flushed the vCPU TLBs (the stand-in counts flushes).
+ * invalidate_range_start (notifier/hva.c), yielding as told.
+ * Return: whether it flushed the vCPU TLBs (mmu/tlb.c counts flushes).
  */
 static bool inv_start_yield(struct s2mmu_vm *vm, unsigned long start,
 			    unsigned long end, enum s2mmu_zap_yield yield)
 {
-	long flushes = atomic_long_read(&s2mmu_kunit_remote_flushes);
+	long flushes = s2mmu_kunit_flushes(vm);
 
 	s2mmu_invalidate_range_start(vm, start, end, yield, true);
-	return atomic_long_read(&s2mmu_kunit_remote_flushes) != flushes;
+	return s2mmu_kunit_flushes(vm) != flushes;
 }
 
 /* ... for a non-blockable range: the zap never yields. */
@@ -282,7 +283,7 @@ static void yield_hook(struct s2mmu_vm *vm)
 
 static void yield_hook_clear(void *data)
 {
-	WRITE_ONCE(s2mmu_kunit_flush_hook, NULL);
+	WRITE_ONCE(s2mmu_tlb_test_flush_hook, NULL);
 }
 
 /*
@@ -308,11 +309,11 @@ static void invalidate_yield_test(struct kunit *test)
 	yield_seq = vm->mmu_invalidate_seq;
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, yield_hook_clear,
 							NULL), 0);
-	WRITE_ONCE(s2mmu_kunit_flush_hook, yield_hook);
-	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes);
+	WRITE_ONCE(s2mmu_tlb_test_flush_hook, yield_hook);
+	flushes = s2mmu_kunit_flushes(vm);
 	inv_start_yield(vm, H, H + 80 * P, S2MMU_ZAP_FORCE_YIELD);
-	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes) - flushes;
-	WRITE_ONCE(s2mmu_kunit_flush_hook, NULL);
+	flushes = s2mmu_kunit_flushes(vm) - flushes;
+	WRITE_ONCE(s2mmu_tlb_test_flush_hook, NULL);
 	/* Forced yields with zapped leaves behind them: flushed first. */
 	KUNIT_EXPECT_GT(test, flushes, 0);
 	KUNIT_EXPECT_GT(test, yield_checks, 0);
@@ -332,9 +333,9 @@ static void invalidate_yield_test(struct kunit *test)
 	 */
 	s2mmu_kunit_map(test, vm, 0x10f);
 	zaps = atomic64_read(&vm->stat.zaps);
-	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes);
+	flushes = s2mmu_kunit_flushes(vm);
 	inv_start_yield(vm, H, H + 80 * P, S2MMU_ZAP_FORCE_YIELD);
-	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes) - flushes;
+	flushes = s2mmu_kunit_flushes(vm) - flushes;
 	/*
 	 * Exactly one: before slot 2's first yield.  None after dropping
 	 * mmu_lock: nothing was zapped since, so none was left pending.
@@ -428,7 +429,7 @@ static void invalidate_nested_zap_waits_for_flush(struct kunit *test)
 	nested_zap = nz;
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, yield_hook_clear,
 							NULL), 0);
-	WRITE_ONCE(s2mmu_kunit_flush_hook, nested_zap_flush_hook);
+	WRITE_ONCE(s2mmu_tlb_test_flush_hook, nested_zap_flush_hook);
 
 	nz->first = kthread_create(nested_zap_first, nz, "s2mmu-zap1");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(nz->first));
@@ -448,7 +449,7 @@ static void invalidate_nested_zap_waits_for_flush(struct kunit *test)
 	complete(&nz->go);
 	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&nz->done, 10 * HZ),
 			0);
-	WRITE_ONCE(s2mmu_kunit_flush_hook, NULL);
+	WRITE_ONCE(s2mmu_tlb_test_flush_hook, NULL);
 	KUNIT_EXPECT_EQ(test, atomic_read(&vm->tlb_flush_pending), 0);
 	inv_end(vm, H + P, H + 2 * P);
 	inv_end(vm, H + P, H + 2 * P);
@@ -462,6 +463,24 @@ static void invalidate_nested_zap_waits_for_flush(struct kunit *test)
  * retries (-EAGAIN); it is not an error the guest sees as a memory fault.
  */
 static struct s2mmu_table_cache collapse_rival_cache;
+/* s2mmu_mmu_install() of a writable leaf, as a fault hands it down. */
+static int inv_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
+		       u64 gfn, u64 pfn, int *level, bool writable,
+		       bool *flush)
+{
+	struct s2mmu_fault f = {
+		.gfn		= gfn,
+		.pfn		= pfn,
+		.level		= *level,
+		.map_writable	= writable,
+	};
+	int ret = s2mmu_mmu_install(vm, cache, &f);
+
+	*level = f.level;
+	*flush |= f.flush;
+	return ret;
+}
+
 static int collapse_rival_ret;
 static bool collapse_rival_ran;
 
@@ -472,9 +491,9 @@ static void collapse_rival_hook(struct s2mmu_vm *vm)
 
 	WRITE_ONCE(s2mmu_mmu_test_collapse_hook, NULL);
 	collapse_rival_ran = true;
-	collapse_rival_ret = s2mmu_mmu_install(vm, &collapse_rival_cache,
-					       0x201, 0x50201, &level, true,
-					       &flush);
+	collapse_rival_ret = inv_install(vm, &collapse_rival_cache,
+					 0x201, 0x50201, &level, true,
+					 &flush);
 }
 
 static void collapse_hook_clear(void *data)
@@ -508,8 +527,8 @@ static void invalidate_collapse_race_test(struct kunit *test)
 
 	read_lock(&vm->mmu_lock);
 	level = 1;
-	ret = s2mmu_mmu_install(vm, &cache, 0x200, 0x50000, &level, true,
-				&flush);
+	ret = inv_install(vm, &cache, 0x200, 0x50000, &level, true,
+			  &flush);
 	read_unlock(&vm->mmu_lock);
 	KUNIT_EXPECT_TRUE(test, collapse_rival_ran);
 	KUNIT_EXPECT_EQ(test, collapse_rival_ret, 0);
@@ -520,8 +539,8 @@ static void invalidate_collapse_race_test(struct kunit *test)
 	flush = false;
 	level = 1;
 	read_lock(&vm->mmu_lock);
-	ret = s2mmu_mmu_install(vm, &cache, 0x200, 0x50000, &level, true,
-				&flush);
+	ret = inv_install(vm, &cache, 0x200, 0x50000, &level, true,
+			  &flush);
 	read_unlock(&vm->mmu_lock);
 	s2mmu_table_cache_free(&cache);
 	KUNIT_EXPECT_EQ(test, ret, 0);
@@ -536,9 +555,9 @@ static void invalidate_collapse_race_test(struct kunit *test)
 			0);
 	level = 0;
 	read_lock(&vm->mmu_lock);
-	ret = s2mmu_mmu_install(vm, &cache, 0x300,
-				1ULL << (vm->pgt.ops->pa_bits - 12), &level,
-				true, &flush);
+	ret = inv_install(vm, &cache, 0x300,
+			  1ULL << (vm->pgt.ops->pa_bits - 12), &level,
+			  true, &flush);
 	read_unlock(&vm->mmu_lock);
 	s2mmu_table_cache_free(&cache);
 	KUNIT_EXPECT_EQ(test, ret, -EOVERFLOW);
@@ -568,8 +587,8 @@ static void invalidate_collapse_bounded_test(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, s2mmu_table_cache_topup(&cache, vm->pgt.levels),
 			0);
 	read_lock(&vm->mmu_lock);
-	ret = s2mmu_mmu_install(vm, &cache, base + 0x205, 0x80000, &level,
-				true, &flush);
+	ret = inv_install(vm, &cache, base + 0x205, 0x80000, &level,
+			  true, &flush);
 	read_unlock(&vm->mmu_lock);
 	s2mmu_table_cache_free(&cache);
 	KUNIT_EXPECT_EQ(test, ret, 0);

@@ -470,19 +470,19 @@ static void memslot_delete_zaps_test(struct kunit *test)
 	s2mmu_kunit_map(test, vm, 0x107);
 	s2mmu_kunit_map(test, vm, 0x108);
 
-	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes);
+	flushes = s2mmu_kunit_flushes(vm);
 	KUNIT_EXPECT_EQ(test, s2mmu_kunit_set_slot(vm, 1, 0, 0, 0, 0), 0);
 	KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, 0x100));
 	KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, 0x107));
 	KUNIT_EXPECT_TRUE(test, s2mmu_kunit_mapped(vm, 0x108));
-	KUNIT_EXPECT_GT(test, atomic_long_read(&s2mmu_kunit_remote_flushes),
+	KUNIT_EXPECT_GT(test, s2mmu_kunit_flushes(vm),
 			flushes);
 
-	flushes = atomic_long_read(&s2mmu_kunit_remote_flushes);
+	flushes = s2mmu_kunit_flushes(vm);
 	KUNIT_EXPECT_EQ(test,
 			s2mmu_kunit_set_slot(vm, 2, 0, 0x200, 8, H + 8 * P), 0);
 	KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, 0x108));
-	KUNIT_EXPECT_GT(test, atomic_long_read(&s2mmu_kunit_remote_flushes),
+	KUNIT_EXPECT_GT(test, s2mmu_kunit_flushes(vm),
 			flushes);
 }
 

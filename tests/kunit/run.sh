@@ -99,6 +99,9 @@ done < "$FILES"
 	echo "ccflags-y += -I\$(srctree)/drivers/s2mmu_kunit/top/include"
 	echo "ccflags-y += -I\$(srctree)/drivers/s2mmu_kunit/top/include/uapi"
 	echo "ccflags-y += -DS2MMU_KUNIT"
+	# The same kernel feature probes as the module's Kbuild.
+	grep -E '^(s2mmu-probe =|ccflags-y \+= \$\(call s2mmu-probe)' \
+		"$S2MMU_TOP/Kbuild"
 	for o in $objs; do
 		echo "obj-\$(CONFIG_S2MMU_KUNIT_TEST) += $o"
 	done

@@ -13,10 +13,9 @@
 /* Host virtual addresses the suites give their slots: a user range. */
 #define S2MMU_KUNIT_HVA		0x40000000UL
 
-extern atomic_long_t s2mmu_kunit_remote_flushes;
-/* Called by every s2mmu_flush_remote_tlbs() while set (one test at a time). */
-extern void (*s2mmu_kunit_flush_hook)(struct s2mmu_vm *vm);
-/* Test hooks in the sources (S2MMU_KUNIT builds only). */
+/* Test hooks in the sources (S2MMU_KUNIT builds only; one test at a time). */
+extern void (*s2mmu_tlb_test_flush_hook)(struct s2mmu_vm *vm);
+extern void (*s2mmu_tlb_test_wait_hook)(struct s2mmu_vcpu *vcpu);
 extern void (*s2mmu_memslot_test_grace_hook)(struct s2mmu_vm *vm,
 					     struct s2mmu_memslot *slot);
 extern void (*s2mmu_mmu_test_collapse_hook)(struct s2mmu_vm *vm);
@@ -26,5 +25,13 @@ int s2mmu_kunit_set_slot(struct s2mmu_vm *vm, u32 id, u32 flags, u64 gfn,
 			 u64 npages, unsigned long hva);
 void s2mmu_kunit_map(struct kunit *test, struct s2mmu_vm *vm, u64 gfn);
 bool s2mmu_kunit_mapped(struct s2mmu_vm *vm, u64 gfn);
+struct s2mmu_vcpu *s2mmu_kunit_vcpu_add(struct kunit *test,
+					struct s2mmu_vm *vm);
+
+/* Remote TLB flushes a VM has done (mmu/tlb.c counts every one). */
+static inline long s2mmu_kunit_flushes(struct s2mmu_vm *vm)
+{
+	return atomic64_read(&vm->stat.remote_tlb_flushes);
+}
 
 #endif /* _S2MMU_KUNIT_H */

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A VM for the KUnit suites: memory slots and a real stage-2 table, set
- * up as mmu/vm.c does, with no mm, no notifier and no vCPU.  The UML
- * kernel builds none of mmu/vcpu.c, so s2mmu_flush_remote_tlbs() is
- * defined here: with no vCPU a flush has nothing to do, and it is counted
- * so the suites can check a zap asked for one.
+ * up as mmu/vm.c does, with no mm and no notifier; vCPUs only when a
+ * suite adds them (s2mmu_kunit_vcpu_add()).  The TLB flush is mmu/tlb.c's
+ * own: a suite that must see or hold a flush sets
+ * s2mmu_tlb_test_flush_hook.
  */
 #include <kunit/resource.h>
 #include <kunit/test.h>
@@ -13,30 +13,13 @@
 
 #include "s2mmu_kunit.h"
 
-atomic_long_t s2mmu_kunit_remote_flushes = ATOMIC_LONG_INIT(0);
-void (*s2mmu_kunit_flush_hook)(struct s2mmu_vm *vm);
-
-/**
- * s2mmu_flush_remote_tlbs() - stand-in for mmu/vcpu.c's: count the flush,
- * and call s2mmu_kunit_flush_hook when a test set one.
- * @vm: the VM (it has no vCPU).
- *
- * A zap that may yield flushes here just before it drops mmu_lock, so the
- * hook sees the state a fault getting the lock would see.
- */
-void s2mmu_flush_remote_tlbs(struct s2mmu_vm *vm)
-{
-	void (*hook)(struct s2mmu_vm *vm) = READ_ONCE(s2mmu_kunit_flush_hook);
-
-	atomic_long_inc(&s2mmu_kunit_remote_flushes);
-	if (hook)
-		hook(vm);
-}
-
 static void s2mmu_kunit_vm_destroy(void *data)
 {
 	struct s2mmu_vm *vm = data;
+	unsigned int i;
 
+	for (i = 0; i < vm->nr_vcpus; i++)
+		s2mmu_vcpu_free(vm->vcpus[i]);
 	s2mmu_memslots_destroy(vm);
 	s2mmu_mmu_destroy(vm);
 	cleanup_srcu_struct(&vm->srcu);
@@ -60,6 +43,7 @@ struct s2mmu_vm *s2mmu_kunit_vm_create(struct kunit *test, unsigned long type)
 		kfree(vm);
 		KUNIT_FAIL_AND_ABORT(test, "bad VM type %#lx", type);
 	}
+	mutex_init(&vm->lock);
 	rwlock_init(&vm->mmu_lock);
 	s2mmu_memslots_init(vm);
 	if (init_srcu_struct(&vm->srcu)) {
@@ -111,18 +95,19 @@ int s2mmu_kunit_set_slot(struct s2mmu_vm *vm, u32 id, u32 flags, u64 gfn,
  */
 void s2mmu_kunit_map(struct kunit *test, struct s2mmu_vm *vm, u64 gfn)
 {
+	struct s2mmu_fault f = {
+		.gfn		= gfn,
+		.pfn		= 0x1000 + gfn,
+		.map_writable	= true,
+	};
 	struct s2mmu_table_cache cache;
-	bool flush = false;
 	int ret;
 
 	s2mmu_table_cache_init(&cache);
 	ret = s2mmu_table_cache_topup(&cache, vm->pgt.levels);
 	if (!ret) {
 		read_lock(&vm->mmu_lock);
-		int level = 0;
-
-		ret = s2mmu_mmu_install(vm, &cache, gfn, 0x1000 + gfn, &level, true,
-					&flush);
+		ret = s2mmu_mmu_install(vm, &cache, &f);
 		read_unlock(&vm->mmu_lock);
 	}
 	s2mmu_table_cache_free(&cache);
@@ -146,4 +131,28 @@ bool s2mmu_kunit_mapped(struct s2mmu_vm *vm, u64 gfn)
 	ret = s2mmu_pgtable_lookup(&vm->pgt, gfn << PAGE_SHIFT, 0, &info);
 	rcu_read_unlock();
 	return !ret;
+}
+
+/**
+ * s2mmu_kunit_vcpu_add() - give a test VM a vCPU, as S2MMU_CREATE_VCPU
+ * does but without a file.
+ * @test: the test; fails (and ends) when out of memory or vCPUs.
+ * @vm: a VM from s2mmu_kunit_vm_create() (frees its vCPUs at the end).
+ *
+ * Return: the vCPU, outside guest mode with an empty TLB.
+ */
+struct s2mmu_vcpu *s2mmu_kunit_vcpu_add(struct kunit *test,
+					struct s2mmu_vm *vm)
+{
+	struct s2mmu_vcpu *vcpu;
+
+	KUNIT_ASSERT_LT(test, vm->nr_vcpus, S2MMU_MAX_VCPUS);
+	vcpu = s2mmu_vcpu_alloc(vm, vm->nr_vcpus);
+	KUNIT_ASSERT_NOT_NULL(test, vcpu);
+	mutex_lock(&vm->lock);
+	vm->vcpus[vm->nr_vcpus] = vcpu;
+	/* Flushers read vcpus[] up to nr_vcpus without the lock. */
+	smp_store_release(&vm->nr_vcpus, vm->nr_vcpus + 1);
+	mutex_unlock(&vm->lock);
+	return vcpu;
 }

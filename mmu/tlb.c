@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vCPUs' software TLBs, their requests, guest mode and the TLB
+ * shootdown.  A leaf of the MMU: it calls nothing else in s2mmu, so it
+ * is built and tested under UML (tests/kunit/tlb_test.c).
+ *
+ * Owns vcpu->mode, vcpu->requests, vcpu->tlb and vcpu->tlb_huge.  The
+ * handshake between s2mmu_flush_remote_tlbs() and a vCPU entering guest
+ * mode, and why a vCPU's TLB never outlives a flush that has returned, is
+ * in Documentation/locking.rst ("TLB shootdown").
+ */
+#include <linux/atomic.h>
+#include <linux/bitops.h>
+#include <linux/math.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
+#include <linux/string.h>
+
+#include "s2mmu.h"
+
+#ifdef S2MMU_KUNIT
+/*
+ * KUnit (tests/kunit/tlb_test.c, invalidate_test.c): called when a flush
+ * starts, and on every turn of the wait for a vCPU in guest mode, where
+ * the test plays that vCPU.
+ */
+void (*s2mmu_tlb_test_flush_hook)(struct s2mmu_vm *vm);
+void (*s2mmu_tlb_test_wait_hook)(struct s2mmu_vcpu *vcpu);
+#endif
+
+/**
+ * s2mmu_tlb_flush_local() - empty one vCPU's software TLB.
+ * @vcpu: the vCPU; called by its own task (guest mode or not).
+ */
+void s2mmu_tlb_flush_local(struct s2mmu_vcpu *vcpu)
+{
+	memset(vcpu->tlb, 0, sizeof(vcpu->tlb));
+	memset(vcpu->tlb_huge, 0, sizeof(vcpu->tlb_huge));
+	vcpu->stat.tlb_flushes++;
+}
+
+/**
+ * s2mmu_vcpu_check_requests() - act on a vCPU's requests in guest mode.
+ * @vcpu: the vCPU, in guest mode, called by its own task.
+ *
+ * A TLB flush request is acknowledged by clearing it.  The barrier after
+ * the clear orders the load that saw the request (and the clear) before
+ * every later load of the vCPU, the table walks that refill the TLB in
+ * particular: without it a weakly ordered CPU may satisfy the next walk
+ * before the request load, read an entry the flusher had already zapped,
+ * and cache it after acknowledging.  Pairs with the flusher's
+ * zap-then-set_bit (the zap's xchg is fully ordered) and its acquire load
+ * of the bit (Documentation/locking.rst, "TLB shootdown").
+ */
+void s2mmu_vcpu_check_requests(struct s2mmu_vcpu *vcpu)
+{
+	if (test_bit(S2MMU_REQ_TLB_FLUSH, &vcpu->requests)) {
+		s2mmu_tlb_flush_local(vcpu);
+		clear_bit_unlock(S2MMU_REQ_TLB_FLUSH, &vcpu->requests);
+		/* Later walks after the request load: see above. */
+		smp_mb__after_atomic();
+	}
+}
+
+/**
+ * s2mmu_vcpu_enter_guest() - start a guest-mode burst.
+ * @vcpu: the vCPU, called by its own task.
+ *
+ * Disables preemption, enters an RCU read section (table pages stay
+ * allocated while it walks them), publishes guest mode with a full
+ * barrier and then checks the requests: either a flusher sees the vCPU in
+ * guest mode and waits for it, or the vCPU sees the flusher's request and
+ * flushes before its first translation.
+ */
+void s2mmu_vcpu_enter_guest(struct s2mmu_vcpu *vcpu)
+	__acquires(RCU)
+{
+	preempt_disable();
+	rcu_read_lock();
+	/* Pairs with the barrier in s2mmu_flush_remote_tlbs(). */
+	smp_store_mb(vcpu->mode, S2MMU_IN_GUEST_MODE);
+	s2mmu_vcpu_check_requests(vcpu);
+}
+
+/**
+ * s2mmu_vcpu_exit_guest() - end a guest-mode burst.
+ * @vcpu: the vCPU, in guest mode, called by its own task.
+ */
+void s2mmu_vcpu_exit_guest(struct s2mmu_vcpu *vcpu)
+	__releases(RCU)
+{
+	/* Guest memory accesses complete before a flusher sees us leave. */
+	smp_store_release(&vcpu->mode, S2MMU_OUTSIDE_GUEST_MODE);
+	rcu_read_unlock();
+	preempt_enable();
+}
+
+/**
+ * s2mmu_flush_remote_tlbs() - flush every vCPU's software TLB.
+ * @vm: the VM.
+ *
+ * Sets %S2MMU_REQ_TLB_FLUSH on every vCPU and waits until each is either
+ * outside guest mode or has flushed and cleared the request.  Returns
+ * once no vCPU can use a translation it cached before the call.
+ *
+ * Context: any; never sleeps: a vCPU in guest mode acknowledges within
+ * one burst.  vCPUs live until their VM is destroyed, so vm->vcpus is
+ * walked without locks.
+ */
+void s2mmu_flush_remote_tlbs(struct s2mmu_vm *vm)
+{
+	unsigned int i, n;
+
+	S2MMU_TEST_HOOK(s2mmu_tlb_test_flush_hook, vm);
+	/* vcpus[0..n) are initialised; pairs with s2mmu_vcpu_create(). */
+	n = smp_load_acquire(&vm->nr_vcpus);
+	for (i = 0; i < n; i++)
+		set_bit(S2MMU_REQ_TLB_FLUSH, &vm->vcpus[i]->requests);
+	/* Pairs with smp_store_mb() in s2mmu_vcpu_enter_guest(). */
+	smp_mb__after_atomic();
+	for (i = 0; i < n; i++) {
+		struct s2mmu_vcpu *vcpu = vm->vcpus[i];
+
+		/* Acquire: the vCPU's accesses happen before we go on. */
+		while (smp_load_acquire(&vcpu->mode) == S2MMU_IN_GUEST_MODE &&
+		       test_bit_acquire(S2MMU_REQ_TLB_FLUSH, &vcpu->requests)) {
+			S2MMU_TEST_HOOK(s2mmu_tlb_test_wait_hook, vcpu);
+			cpu_relax();
+		}
+	}
+	atomic64_inc(&vm->stat.remote_tlb_flushes);
+}
+
+/*
+ * The TLB entry that may hold the translation of @gfn by a leaf of
+ * 2^@order pages: 4 KiB entries by gfn, huge ones by leaf number.
+ */
+static struct s2mmu_tlb_entry *s2mmu_tlb_slot(struct s2mmu_vcpu *vcpu,
+					      u64 gfn, unsigned int order)
+{
+	if (!order)
+		return &vcpu->tlb[gfn % S2MMU_TLB_ENTRIES];
+	return &vcpu->tlb_huge[(gfn >> order) % S2MMU_TLB_HUGE_ENTRIES];
+}
+
+/* Does @e translate @gfn, for @access? */
+static bool s2mmu_tlb_hit(const struct s2mmu_tlb_entry *e, u64 gfn,
+			  unsigned int order, unsigned int access)
+{
+	return e->valid && e->order == order &&
+	       e->gfn == round_down(gfn, 1ULL << order) &&
+	       (e->access & access) == access;
+}
+
+/**
+ * s2mmu_tlb_lookup() - translate through the vCPU's software TLB.
+ * @vcpu: the vCPU, in guest mode, called by its own task.
+ * @gfn: the guest frame.
+ * @access: S2MMU_ACCESS_* the access needs.
+ * @pfn: on a hit, the host frame of @gfn.
+ *
+ * Return: true on a hit; on a miss the caller walks the tables and calls
+ * s2mmu_tlb_fill().
+ */
+bool s2mmu_tlb_lookup(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
+		      u64 *pfn)
+{
+	unsigned int level, order;
+	struct s2mmu_tlb_entry *e;
+
+	for (level = 0; level <= S2MMU_PT_MAX_LEAF_LEVEL; level++) {
+		order = s2mmu_pt_level_shift(level) - PAGE_SHIFT;
+		e = s2mmu_tlb_slot(vcpu, gfn, order);
+		if (s2mmu_tlb_hit(e, gfn, order, access)) {
+			*pfn = e->pfn + (gfn - e->gfn);
+			return true;
+		}
+	}
+	vcpu->stat.tlb_misses++;
+	return false;
+}
+
+/**
+ * s2mmu_tlb_fill() - cache a translation a table walk found.
+ * @vcpu: the vCPU, in guest mode, called by its own task.
+ * @gfn: the guest frame walked.
+ * @res: what the walk found; a huge leaf is cached as one entry, as a
+ *       hardware TLB does, so a sweep over it walks once.
+ *
+ * Only translations walked in the current guest-mode burst may be
+ * cached: a flush request is checked at the start of every burst.
+ */
+void s2mmu_tlb_fill(struct s2mmu_vcpu *vcpu, u64 gfn,
+		    const struct s2mmu_walk_result *res)
+{
+	unsigned int order;
+	struct s2mmu_tlb_entry *e;
+
+	order = s2mmu_pt_level_shift(min_t(unsigned int, res->level,
+					   S2MMU_PT_MAX_LEAF_LEVEL)) - PAGE_SHIFT;
+	e = s2mmu_tlb_slot(vcpu, gfn, order);
+	e->gfn = round_down(gfn, 1ULL << order);
+	e->pfn = res->pfn - (gfn - e->gfn);
+	e->order = order;
+	/* A write walk set Dirty; a read walk only allows reads and fetches. */
+	e->access = res->access;
+	e->valid = true;
+}
