@@ -132,6 +132,55 @@ static void memslot_vm_width_test(struct kunit *test)
 			0);
 }
 
+/*
+ * The largest leaf a slot allows: the block must lie in the slot and the
+ * guest frame and host address must be aligned alike within it.
+ */
+static void memslot_max_level_test(struct kunit *test)
+{
+	struct s2mmu_memslot slot = {
+		.base_gfn	= 0x40000,	/* 1 GiB aligned */
+		.npages		= 1 << 18,	/* 1 GiB */
+		.userspace_addr	= 0x40000000,	/* 1 GiB aligned */
+	};
+	unsigned long hva = slot.userspace_addr + 0x205 * P;
+
+	KUNIT_EXPECT_EQ(test, s2mmu_memslot_max_level(&slot, 0x40205, hva, 2),
+			2);
+	KUNIT_EXPECT_EQ(test, s2mmu_memslot_max_level(&slot, 0x40205, hva, 1),
+			1);
+	KUNIT_EXPECT_EQ(test, s2mmu_memslot_max_level(&slot, 0x40205, hva, 0),
+			0);
+	/* Host address 2 MiB- but not 1 GiB-aligned like the gfn. */
+	slot.userspace_addr += 0x200 * P;
+	hva = slot.userspace_addr + 0x205 * P;
+	KUNIT_EXPECT_EQ(test, s2mmu_memslot_max_level(&slot, 0x40205, hva, 2),
+			1);
+	/* Only 4 KiB-aligned alike. */
+	slot.userspace_addr += P;
+	hva = slot.userspace_addr + 0x205 * P;
+	KUNIT_EXPECT_EQ(test, s2mmu_memslot_max_level(&slot, 0x40205, hva, 2),
+			0);
+	/* Aligned, but the block would run past the slot's end. */
+	slot.userspace_addr = 0x40000000;
+	slot.npages = (1 << 18) - 1;
+	hva = slot.userspace_addr + 0x205 * P;
+	KUNIT_EXPECT_EQ(test, s2mmu_memslot_max_level(&slot, 0x40205, hva, 2),
+			1);
+	KUNIT_EXPECT_EQ(test, s2mmu_memslot_max_level(&slot, 0x7fe05,
+						      hva + (0x3fc00ULL * P),
+						      2), 0);
+	/* ... or start before the slot. */
+	slot.base_gfn = 0x40001;
+	slot.npages = 1 << 18;
+	slot.userspace_addr = 0x40000000 + P;
+	hva = slot.userspace_addr + 4 * P;
+	KUNIT_EXPECT_EQ(test, s2mmu_memslot_max_level(&slot, 0x40005, hva, 1),
+			0);
+	KUNIT_EXPECT_EQ(test, s2mmu_memslot_max_level(&slot, 0x40205,
+						      hva + 0x200 * P, 1), 1);
+}
+
 static struct s2mmu_memslot *lookup(struct s2mmu_vm *vm, u64 gfn)
 {
 	struct s2mmu_memslot *slot;
@@ -756,6 +805,7 @@ static struct kunit_case memslot_cases[] = {
 	KUNIT_CASE_PARAM(memslot_check_test, memslot_check_gen_params),
 	KUNIT_CASE(memslot_check_task_size_test),
 	KUNIT_CASE(memslot_vm_width_test),
+	KUNIT_CASE(memslot_max_level_test),
 	KUNIT_CASE(memslot_lookup_boundaries_test),
 	KUNIT_CASE(memslot_hva_ranges_test),
 	KUNIT_CASE(memslot_create_move_delete_test),

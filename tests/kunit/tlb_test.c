@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the software TLB and the shootdown handshake
+ * (mmu/tlb.c), with real vCPU objects of a test VM and no file.
+ *
+ * UML runs one CPU, and a vCPU in guest mode has preemption disabled, so
+ * a flusher and a vCPU in guest mode never run at once there: where the
+ * flusher would wait for a vCPU, s2mmu_tlb_test_wait_hook plays the vCPU
+ * on the flusher's turn of the wait.  A kthread vCPU then runs bursts
+ * against real zaps, as S2MMU_RUN does.
+ */
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/sched.h>
+
+#include "s2mmu_kunit.h"
+
+#define H	S2MMU_KUNIT_HVA
+#define GFN	0x100ULL
+
+/* A guest-mode translation as mmu/run.c does it: TLB, else walk + fill. */
+static int tlb_translate(struct s2mmu_vcpu *vcpu, u64 gfn,
+			 unsigned int access, u64 *pfn)
+{
+	struct s2mmu_walk_result res;
+
+	if (s2mmu_tlb_lookup(vcpu, gfn, access, pfn))
+		return 0;
+	if (s2mmu_mmu_walk(vcpu->vm, gfn << PAGE_SHIFT, access, &res))
+		return -EFAULT;
+	s2mmu_tlb_fill(vcpu, gfn, &res);
+	*pfn = res.pfn;
+	return 0;
+}
+
+/* One burst: enter guest mode, translate @gfn, leave.  Return: as above. */
+static int tlb_burst(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
+		     u64 *pfn)
+{
+	int ret;
+
+	s2mmu_vcpu_enter_guest(vcpu);
+	ret = tlb_translate(vcpu, gfn, access, pfn);
+	s2mmu_vcpu_exit_guest(vcpu);
+	return ret;
+}
+
+static struct s2mmu_vm *tlb_vm(struct kunit *test, struct s2mmu_vcpu **vcpu)
+{
+	struct s2mmu_vm *vm = s2mmu_kunit_vm_create(test, S2MMU_VM_X86_TDP);
+
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, 1, 0, GFN, 512, H), 0);
+	*vcpu = s2mmu_kunit_vcpu_add(test, vm);
+	return vm;
+}
+
+/* Lookups hit only inside the cached leaf, for the rights it allowed. */
+static void tlb_fill_lookup_test(struct kunit *test)
+{
+	struct s2mmu_vcpu *vcpu;
+	struct s2mmu_vm *vm = tlb_vm(test, &vcpu);
+	struct s2mmu_walk_result res = {
+		.pfn	= 0x5000 + 0x13,
+		.access	= S2MMU_ACCESS_R | S2MMU_ACCESS_X,
+		.level	= 1,
+	};
+	u64 misses, pfn = 0;
+
+	KUNIT_EXPECT_NOT_NULL(test, vm);
+	misses = vcpu->stat.tlb_misses;
+	KUNIT_EXPECT_FALSE(test, s2mmu_tlb_lookup(vcpu, 0x213, S2MMU_ACCESS_R,
+						  &pfn));
+	KUNIT_EXPECT_EQ(test, vcpu->stat.tlb_misses, misses + 1);
+
+	/* A 2 MiB leaf at gfn 0x200 is one entry covering 512 frames. */
+	s2mmu_tlb_fill(vcpu, 0x213, &res);
+	KUNIT_EXPECT_TRUE(test, s2mmu_tlb_lookup(vcpu, 0x213, S2MMU_ACCESS_R,
+						 &pfn));
+	KUNIT_EXPECT_EQ(test, pfn, 0x5013);
+	KUNIT_EXPECT_TRUE(test, s2mmu_tlb_lookup(vcpu, 0x200, S2MMU_ACCESS_X,
+						 &pfn));
+	KUNIT_EXPECT_EQ(test, pfn, 0x5000);
+	KUNIT_EXPECT_TRUE(test, s2mmu_tlb_lookup(vcpu, 0x3ff, S2MMU_ACCESS_R,
+						 &pfn));
+	KUNIT_EXPECT_EQ(test, pfn, 0x51ff);
+	KUNIT_EXPECT_FALSE(test, s2mmu_tlb_lookup(vcpu, 0x400, S2MMU_ACCESS_R,
+						  &pfn));
+	/* A read walk's entry does not allow writes: those walk again. */
+	KUNIT_EXPECT_FALSE(test, s2mmu_tlb_lookup(vcpu, 0x213, S2MMU_ACCESS_W,
+						  &pfn));
+
+	/* A 4 KiB entry beside it; a local flush empties both. */
+	res.level = 0;
+	res.pfn = 0x7777;
+	res.access = S2MMU_ACCESS_R | S2MMU_ACCESS_W;
+	s2mmu_tlb_fill(vcpu, 0x401, &res);
+	KUNIT_EXPECT_TRUE(test, s2mmu_tlb_lookup(vcpu, 0x401, S2MMU_ACCESS_W,
+						 &pfn));
+	KUNIT_EXPECT_EQ(test, pfn, 0x7777);
+	KUNIT_EXPECT_FALSE(test, s2mmu_tlb_lookup(vcpu, 0x402, S2MMU_ACCESS_R,
+						  &pfn));
+	s2mmu_tlb_flush_local(vcpu);
+	KUNIT_EXPECT_FALSE(test, s2mmu_tlb_lookup(vcpu, 0x401, S2MMU_ACCESS_R,
+						  &pfn));
+	KUNIT_EXPECT_FALSE(test, s2mmu_tlb_lookup(vcpu, 0x213, S2MMU_ACCESS_R,
+						  &pfn));
+}
+
+static unsigned int tlb_waits;
+static bool tlb_wait_saw_entry;
+static bool tlb_wait_ack;
+
+/*
+ * The vCPU's side while the flusher waits: note that the vCPU still had
+ * its entry (the flusher has not returned), then acknowledge the request
+ * from guest mode, or leave guest mode without acknowledging.
+ */
+static void tlb_wait_hook(struct s2mmu_vcpu *vcpu)
+{
+	u64 pfn;
+
+	tlb_waits++;
+	tlb_wait_saw_entry = s2mmu_tlb_lookup(vcpu, GFN, S2MMU_ACCESS_R, &pfn);
+	if (tlb_wait_ack)
+		s2mmu_vcpu_check_requests(vcpu);
+	else
+		s2mmu_vcpu_exit_guest(vcpu);
+}
+
+static void tlb_hook_clear(void *data)
+{
+	WRITE_ONCE(s2mmu_tlb_test_wait_hook, NULL);
+}
+
+/*
+ * A vCPU outside guest mode is not waited for; the request it finds when
+ * it next enters guest mode flushes its TLB before its first translation.
+ */
+static void tlb_flush_outside_guest_test(struct kunit *test)
+{
+	struct s2mmu_vcpu *vcpu;
+	struct s2mmu_vm *vm = tlb_vm(test, &vcpu);
+	u64 flushes, pfn;
+	bool hit;
+
+	s2mmu_kunit_map(test, vm, GFN);
+	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_EXPECT_EQ(test, pfn, 0x1000 + GFN);
+
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tlb_hook_clear,
+							NULL), 0);
+	tlb_waits = 0;
+	WRITE_ONCE(s2mmu_tlb_test_wait_hook, tlb_wait_hook);
+	s2mmu_flush_remote_tlbs(vm);
+	WRITE_ONCE(s2mmu_tlb_test_wait_hook, NULL);
+	KUNIT_EXPECT_EQ(test, tlb_waits, 0);
+	KUNIT_EXPECT_TRUE(test, test_bit(S2MMU_REQ_TLB_FLUSH, &vcpu->requests));
+
+	flushes = vcpu->stat.tlb_flushes;
+	s2mmu_vcpu_enter_guest(vcpu);
+	hit = s2mmu_tlb_lookup(vcpu, GFN, S2MMU_ACCESS_R, &pfn);
+	s2mmu_vcpu_exit_guest(vcpu);
+	/* Not inside guest mode: a failing expectation may sleep. */
+	KUNIT_EXPECT_FALSE(test, hit);
+	KUNIT_EXPECT_EQ(test, vcpu->stat.tlb_flushes, flushes + 1);
+	KUNIT_EXPECT_FALSE(test, test_bit(S2MMU_REQ_TLB_FLUSH, &vcpu->requests));
+}
+
+/*
+ * A vCPU in guest mode is waited for until it acknowledges: the flush
+ * returns only once its TLB is empty.
+ */
+static void tlb_flush_waits_for_guest_test(struct kunit *test)
+{
+	struct s2mmu_vcpu *vcpu;
+	struct s2mmu_vm *vm = tlb_vm(test, &vcpu);
+	u64 pfn;
+	bool hit;
+
+	s2mmu_kunit_map(test, vm, GFN);
+	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tlb_hook_clear,
+							NULL), 0);
+
+	tlb_waits = 0;
+	tlb_wait_saw_entry = false;
+	tlb_wait_ack = true;
+	s2mmu_vcpu_enter_guest(vcpu);
+	WRITE_ONCE(s2mmu_tlb_test_wait_hook, tlb_wait_hook);
+	s2mmu_flush_remote_tlbs(vm);
+	WRITE_ONCE(s2mmu_tlb_test_wait_hook, NULL);
+	hit = s2mmu_tlb_lookup(vcpu, GFN, S2MMU_ACCESS_R, &pfn);
+	s2mmu_vcpu_exit_guest(vcpu);
+
+	KUNIT_EXPECT_EQ(test, tlb_waits, 1);
+	KUNIT_EXPECT_TRUE(test, tlb_wait_saw_entry);
+	KUNIT_EXPECT_FALSE(test, hit);
+	KUNIT_EXPECT_FALSE(test, test_bit(S2MMU_REQ_TLB_FLUSH, &vcpu->requests));
+}
+
+/*
+ * A vCPU that leaves guest mode without acknowledging ends the wait; the
+ * request stays and its next guest-mode burst flushes first.
+ */
+static void tlb_flush_exit_unacked_test(struct kunit *test)
+{
+	struct s2mmu_vcpu *vcpu;
+	struct s2mmu_vm *vm = tlb_vm(test, &vcpu);
+	u64 pfn;
+	bool hit;
+
+	s2mmu_kunit_map(test, vm, GFN);
+	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tlb_hook_clear,
+							NULL), 0);
+
+	tlb_waits = 0;
+	tlb_wait_ack = false;
+	/* The hook leaves guest mode for the vCPU. */
+	s2mmu_vcpu_enter_guest(vcpu);
+	WRITE_ONCE(s2mmu_tlb_test_wait_hook, tlb_wait_hook);
+	s2mmu_flush_remote_tlbs(vm);
+	WRITE_ONCE(s2mmu_tlb_test_wait_hook, NULL);
+	KUNIT_EXPECT_EQ(test, tlb_waits, 1);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(vcpu->mode), S2MMU_OUTSIDE_GUEST_MODE);
+	KUNIT_EXPECT_TRUE(test, test_bit(S2MMU_REQ_TLB_FLUSH, &vcpu->requests));
+
+	s2mmu_vcpu_enter_guest(vcpu);
+	hit = s2mmu_tlb_lookup(vcpu, GFN, S2MMU_ACCESS_R, &pfn);
+	s2mmu_vcpu_exit_guest(vcpu);
+	/* Not inside guest mode: a failing expectation may sleep. */
+	KUNIT_EXPECT_FALSE(test, hit);
+}
+
+/*
+ * A zap with a vCPU in guest mode holding the translation: the zap's
+ * flush waits for the vCPU, which then misses and finds no entry.
+ */
+static void tlb_zap_waits_for_guest_test(struct kunit *test)
+{
+	struct s2mmu_vcpu *vcpu;
+	struct s2mmu_vm *vm = tlb_vm(test, &vcpu);
+	u64 pfn;
+	int ret;
+
+	s2mmu_kunit_map(test, vm, GFN);
+	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tlb_hook_clear,
+							NULL), 0);
+
+	tlb_waits = 0;
+	tlb_wait_ack = true;
+	s2mmu_vcpu_enter_guest(vcpu);
+	WRITE_ONCE(s2mmu_tlb_test_wait_hook, tlb_wait_hook);
+	/* A non-blockable invalidation; the vCPU plays along in the hook. */
+	s2mmu_invalidate_range_start(vm, H, H + PAGE_SIZE, S2MMU_ZAP_NO_YIELD,
+				     true);
+	WRITE_ONCE(s2mmu_tlb_test_wait_hook, NULL);
+	ret = tlb_translate(vcpu, GFN, S2MMU_ACCESS_R, &pfn);
+	s2mmu_vcpu_exit_guest(vcpu);
+	s2mmu_invalidate_range_end(vm, H, H + PAGE_SIZE);
+
+	KUNIT_EXPECT_GE(test, tlb_waits, 1);
+	KUNIT_EXPECT_EQ(test, ret, -EFAULT);
+	KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, GFN));
+}
+
+struct tlb_runner {
+	struct s2mmu_vcpu *vcpu;
+	struct completion started;
+	/* Set once the zap has returned; every later burst must miss. */
+	bool zapped;
+	unsigned long bursts_after;
+	unsigned long stale_hits;
+};
+
+/* A vCPU in a kthread running read bursts, as S2MMU_RUN's TOUCH does. */
+static int tlb_runner_fn(void *data)
+{
+	struct tlb_runner *r = data;
+	bool started = false;
+	u64 pfn;
+
+	while (!kthread_should_stop()) {
+		/* Pairs with the release after the zap returned. */
+		bool zapped = smp_load_acquire(&r->zapped);
+		int ret;
+
+		s2mmu_vcpu_enter_guest(r->vcpu);
+		ret = tlb_translate(r->vcpu, GFN, S2MMU_ACCESS_R, &pfn);
+		s2mmu_vcpu_exit_guest(r->vcpu);
+		if (zapped) {
+			r->bursts_after++;
+			if (!ret)
+				r->stale_hits++;
+		}
+		if (!started && !ret) {
+			started = true;
+			complete(&r->started);
+		}
+		cond_resched();
+		usleep_range(50, 100);
+	}
+	return 0;
+}
+
+/*
+ * The handshake end to end with a vCPU thread: once the zap of a page
+ * returned, no later burst of the vCPU translates it (from its TLB or
+ * otherwise).
+ */
+static void tlb_zap_vcpu_thread_test(struct kunit *test)
+{
+	struct s2mmu_vcpu *vcpu;
+	struct s2mmu_vm *vm = tlb_vm(test, &vcpu);
+	struct tlb_runner r = { .vcpu = vcpu };
+	struct task_struct *task;
+	int i;
+
+	s2mmu_kunit_map(test, vm, GFN);
+	init_completion(&r.started);
+	task = kthread_run(tlb_runner_fn, &r, "s2mmu-kunit-vcpu");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&r.started, HZ));
+
+	s2mmu_mmu_zap_gfn_range(vm, GFN, GFN + 1);
+	/* Bursts that see this started after the zap returned. */
+	smp_store_release(&r.zapped, true);
+	for (i = 0; i < 50 && READ_ONCE(r.bursts_after) < 20; i++)
+		msleep(20);
+	kthread_stop(task);
+
+	KUNIT_EXPECT_GE(test, r.bursts_after, 20);
+	KUNIT_EXPECT_EQ(test, r.stale_hits, 0);
+}
+
+static struct kunit_case tlb_cases[] = {
+	KUNIT_CASE(tlb_fill_lookup_test),
+	KUNIT_CASE(tlb_flush_outside_guest_test),
+	KUNIT_CASE(tlb_flush_waits_for_guest_test),
+	KUNIT_CASE(tlb_flush_exit_unacked_test),
+	KUNIT_CASE(tlb_zap_waits_for_guest_test),
+	KUNIT_CASE(tlb_zap_vcpu_thread_test),
+	{}
+};
+
+static struct kunit_suite tlb_suite = {
+	.name		= "s2mmu_tlb",
+	.test_cases	= tlb_cases,
+};
+
+kunit_test_suites(&tlb_suite);
