@@ -5,23 +5,15 @@
  * calls back up.  Why the order below is safe against invalidations is
  * in Documentation/locking.rst ("Faults against invalidations").
  *
- *  1. Find the slot (under vm->srcu, held by the caller); a write to a
- *     read-only slot is refused.
- *  2. Top up the vCPU's table page cache: nothing is allocated later.
- *  3. Snapshot vm->mmu_invalidate_seq.
- *  4. Resolve hva -> page with GUP, fast path first.  A write fault asks
- *     for write access (breaking COW); a read fault on a writable slot maps
- *     writable only if the host PTE already is, else read-only, and a later
- *     write faults again.  No long-term pin: the reference is dropped once
- *     the entry is installed, the notifier keeps the entry coherent.
- *  5. Read the host mapping level (THP, hugetlb) from the host page tables
- *     and clip it to what the VM type (vm_ops->fault_level) and the slot's
- *     alignment allow.
- *  6. Under mmu_lock for read: retry if an invalidation in progress covers
- *     the frame or the sequence moved since step 3 (the page from step 4
- *     may already be unmapped by the host); else let the VM type prepare
- *     the page (vm_ops->prepare_page) and install with cmpxchg, so vCPUs
- *     fault in parallel.
+ *  1. the slot (under vm->srcu, held by the caller);
+ *  2. table pages for the install, allocated now, never under mmu_lock;
+ *  3. the invalidation sequence, then the page by GUP, fast path first,
+ *     with no long-term pin (mmu/host.c);
+ *  4. the leaf level: the host mapping's, clipped by the VM type
+ *     (vm_ops->fault_level) and the slot's alignment;
+ *  5. under mmu_lock for read: the retry check, the VM type's
+ *     vm_ops->prepare_page, and the install with cmpxchg (mmu/mmu.c), so
+ *     vCPUs fault in parallel.
  */
 #include <linux/mm.h>
 #include <linux/moduleparam.h>

@@ -17,25 +17,11 @@
  *   invalidate_range_start to invalidate_range_end), and a writer waits
  *   for the count to drop to zero and changes the tree under vm->mn_lock.
  *
- * Ordering is what keeps the secondary MMU coherent:
- *
- * - A new slot enters the hva tree before the gfn tree.  Once the fault
- *   path can find it, every invalidation not yet finished saw it, so no
- *   invalidation can run without zapping (and without blocking faults on)
- *   the new slot's range.
- * - A slot leaves the gfn tree first; after synchronize_srcu() no fault
- *   still uses it, its range is zapped and the vCPU TLBs flushed, and
- *   only then does it leave the hva tree and get freed.
- * - vm->slots_gen is bumped with release after every change of the gfn
- *   tree, and once more after a withdrawal's grace period (see
- *   s2mmu_gfn_to_memslot_cached()).
- *
- * A delete or a move withdraws the slot leaving an invalid stand-in in its
- * gfn range (faults on it wait, and CHECK_INVARIANTS still finds the slot
- * of leaves not yet zapped); a move then publishes the new slot over it.
- * A flag change
- * of S2MMU_MEM_READONLY or of the size or host address is refused (as
- * KVM).
+ * The order in which a slot enters and leaves the three indexes is what
+ * keeps the secondary MMU coherent across slot changes; it, the slot
+ * generation and the invalid stand-in of a move or delete are in
+ * Documentation/locking.rst ("Memory slots").  A change of
+ * S2MMU_MEM_READONLY or of the size or host address is refused (as KVM).
  */
 #include <linux/delay.h>
 #include <linux/interval_tree_generic.h>

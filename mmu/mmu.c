@@ -1,18 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The VM's stage-2 MMU: how the VM uses the table engine (mmu/pgtable.c)
- * under its locks.
- *
- * - Faults install leaves with mmu_lock held for read (shared: cmpxchg,
- *   losers retry).
- * - Zaps run with mmu_lock held for write.  A zap that removed entries
- *   claims a flush under the lock (vm->tlb_flush_pending) and flushes the
- *   vCPU TLBs after dropping it; any zapper that finds a claimed flush
- *   still pending flushes as well before returning, even if it removed
- *   nothing (see s2mmu_mmu_flush_claim()).
- * - The vCPU walker and S2MMU_TRANSLATE walk locklessly under RCU.
- * - Aging runs with mmu_lock held for read and clears Accessed with
- *   cmpxchg.
+ * under its locks.  Faults install with mmu_lock held for read (cmpxchg,
+ * losers retry); zaps hold it for write, claim their TLB flush under it
+ * and flush after dropping it (s2mmu_mmu_flush_claim()); the vCPU walker
+ * and S2MMU_TRANSLATE walk locklessly under RCU; aging holds it for read.
+ * The rules and the races they close: Documentation/locking.rst.
  */
 #include <linux/delay.h>
 #include <linux/mm.h>
