@@ -203,9 +203,13 @@ static void pt_census(struct kunit *test, struct pt_env *env,
 						 &walker), 0);
 	KUNIT_EXPECT_EQ(test, c->frozen, 0);
 	KUNIT_EXPECT_EQ(test, c->bad, 0);
-	for (l = 0; l < S2MMU_PT_MAX_LEVELS; l++)
+	for (l = 0; l < S2MMU_PT_MAX_LEVELS; l++) {
 		KUNIT_EXPECT_EQ_MSG(test, c->tables[l], pt_nr(env, l),
 				    "tables at level %u", l);
+		KUNIT_EXPECT_EQ_MSG(test, c->leaves[l],
+				    s2mmu_pgtable_nr_leaves(&env->pgt, l),
+				    "leaves at level %u", l);
+	}
 }
 
 /*
