@@ -2,7 +2,8 @@
 /*
  * KUnit tests of the stage-2 table engine (mmu/pgtable.c, mmu/walk.c):
  * the deterministic cases, and the suite of every engine case (the others
- * live in pgtable_race_test.c and pgtable_model_test.c).
+ * live in pgtable_count_test.c, pgtable_race_test.c and
+ * pgtable_model_test.c).
  */
 #include <kunit/test.h>
 #include <linux/rcupdate.h>
@@ -695,6 +696,8 @@ static struct kunit_case pt_engine_cases[] = {
 	PT_FMT_CASE(pt_concurrent_map_test),
 	PT_FMT_CASE(pt_concurrent_mixed_test),
 	PT_FMT_CASE(pt_lost_race_test),
+	PT_FMT_CASE(pt_leaf_count_test),
+	PT_FMT_CASE(pt_change_hook_test),
 	KUNIT_CASE_PARAM_ATTR(pt_random_model_test, pt_fmt_gen_params,
 			      { .speed = KUNIT_SPEED_SLOW }),
 	{}

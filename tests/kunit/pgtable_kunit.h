@@ -6,6 +6,7 @@
  * - pgtable_fmt_test.c: the formats (suite s2mmu_pgtable_format);
  * - pgtable_engine_test.c: deterministic engine cases, and the suite
  *   s2mmu_pgtable of every engine case;
+ * - pgtable_count_test.c: leaf counts, the change hook, flushes owed;
  * - pgtable_race_test.c: RCU, racing kthreads and the race hook;
  * - pgtable_model_test.c: random operations against a model;
  * - pgtable_kunit.c: the fixture declared here.
@@ -74,6 +75,8 @@ void pt_census(struct kunit *test, struct pt_env *env, struct pt_census *c);
 void pt_expect_no_leak(struct kunit *test, struct pt_env *env);
 
 /* Cases of the s2mmu_pgtable suite kept in other files. */
+void pt_leaf_count_test(struct kunit *test);
+void pt_change_hook_test(struct kunit *test);
 void pt_rcu_test(struct kunit *test);
 void pt_concurrent_map_test(struct kunit *test);
 void pt_concurrent_mixed_test(struct kunit *test);
