@@ -130,9 +130,28 @@ int s2mmu_arm64_s2_start_level(unsigned int ipa_bits);
  * @tables: table pages in the tree per level of the entries they hold
  *          (the root included).  Changed when a table is linked or
  *          unlinked, so exact whenever no operation is in flight.
+ * @leaves: leaves in the tree per level: 4 KiB, 2 MiB and 1 GiB.  Kept by
+ *          the engine's one writer of entries with every change, so exact
+ *          whenever no operation is in flight; read it with
+ *          s2mmu_pgtable_nr_leaves().
+ * @change: optional hook, NULL by default: called by the one writer after
+ *          every change of an entry (see below).  Set it after
+ *          s2mmu_pgtable_init() and before the tree is used; never change
+ *          it while the tree is in use.
  * @rcu_pending: unlinked table pages waiting for an RCU grace period.
  * @tables_freed: table pages freed after their grace period (statistics
  *                and tests).
+ *
+ * @change is called with the guest physical address the entry maps (the
+ * first of its block), its level, and its value before (old) and after
+ * (new) the change; either may be empty, a table, a leaf or the format's
+ * frozen value.  A huge leaf split into a table is reported as that change
+ * and then as each of the 512 smaller leaves appearing (old 0).  Tables
+ * torn down report every entry they held being frozen.  Context: any the
+ * engine runs in: mmu_lock held for read or write, or only
+ * rcu_read_lock() (lockless Accessed/Dirty updates, aging, destroy); the
+ * hook must not sleep nor take mmu_lock.  Under a shared lock calls for
+ * different entries, and racing calls for one entry, come in any order.
  */
 struct s2mmu_pgtable {
 	const struct s2mmu_pgtable_ops *ops;
@@ -141,6 +160,9 @@ struct s2mmu_pgtable {
 	unsigned int gpa_bits;
 	unsigned int levels;
 	atomic_long_t tables[S2MMU_PT_MAX_LEVELS];
+	atomic_long_t leaves[S2MMU_PT_MAX_LEAF_LEVEL + 1];
+	void (*change)(struct s2mmu_pgtable *pgt, u64 gpa, unsigned int level,
+		       u64 old, u64 new);
 	atomic_long_t rcu_pending;
 	atomic_long_t tables_freed;
 };
@@ -150,6 +172,8 @@ int s2mmu_pgtable_init(struct s2mmu_pgtable *pgt,
 		       unsigned int gpa_bits);
 void s2mmu_pgtable_destroy(struct s2mmu_pgtable *pgt);
 unsigned long s2mmu_pgtable_nr_tables(struct s2mmu_pgtable *pgt);
+unsigned long s2mmu_pgtable_nr_leaves(struct s2mmu_pgtable *pgt,
+				      unsigned int level);
 unsigned long s2mmu_pgtable_bytes(struct s2mmu_pgtable *pgt);
 
 /* Capacity of a table page cache: enough for a few worst-case faults. */

@@ -3,12 +3,15 @@
  * The stage-2 table engine: format-neutral operations on a tree of table
  * pages, built on the walker and iterator in walk.c.
  *
- * Every change of an entry is atomic (cmpxchg or xchg), even for a caller
+ * Every change of an entry goes through one writer, pt_set_entry(), and is
+ * atomic (cmpxchg, or xchg for an exclusive owner), even for a caller
  * holding mmu_lock for write, because lockless walkers set Accessed and
- * Dirty bits with cmpxchg under RCU only.  Callers holding mmu_lock for
- * read race with each other: the loser of a cmpxchg re-reads the entry and
- * either carries on (someone linked the table it wanted) or returns
- * -EAGAIN for the caller to retry.  An entry being rebuilt holds the
+ * Dirty bits with cmpxchg under RCU only.  The writer also decides whether
+ * the change owes a TLB flush, keeps the leaf and table counts and calls
+ * the tree's change hook, so no operation has rules of its own for them.
+ * Callers holding mmu_lock for read race with each other: the loser of a
+ * cmpxchg re-reads the entry and either carries on (someone linked the
+ * table it wanted) or returns -EAGAIN for the caller to retry.  An entry being rebuilt holds the
  * format's frozen value; whoever meets it returns -EAGAIN (lookups and
  * aging treat it as not present).
  *
@@ -133,6 +136,125 @@ static void pt_free_table_rcu(struct s2mmu_pgtable *pgt, u64 *table)
 	call_rcu(&page->rcu_head, pt_free_rcu_cb);
 }
 
+/* Add @n to the count of leaves at @level. */
+static void pt_count_leaves(struct s2mmu_pgtable *pgt, unsigned int level,
+			    long n)
+{
+	if (!WARN_ON_ONCE(level > S2MMU_PT_MAX_LEAF_LEVEL))
+		atomic_long_add(n, &pgt->leaves[level]);
+}
+
+/*
+ * Tell the change hook about a change; for a split, also about the smaller
+ * leaves that appeared with the table (the ones its linker wrote: the
+ * split of @old, as split_leaf() is a pure function).
+ */
+static void pt_call_change(struct s2mmu_pgtable *pgt, u64 gpa,
+			   unsigned int level, u64 old, u64 new, bool split)
+{
+	u64 size;
+	unsigned int i;
+
+	pgt->change(pgt, gpa, level, old, new);
+	if (!split)
+		return;
+	size = s2mmu_pt_level_size(level - 1);
+	for (i = 0; i < S2MMU_PT_ENTRIES; i++)
+		pgt->change(pgt, gpa + i * size, level - 1, 0,
+			    pgt->ops->split_leaf(old, level, i));
+}
+
+/*
+ * Account the change of the entry of @level mapping @gpa from @old to @new
+ * (they differ), after it was written.
+ */
+static void pt_entry_changed(struct s2mmu_pgtable *pgt, u64 gpa,
+			     unsigned int level, u64 old, u64 new,
+			     struct s2mmu_pt_op *op)
+{
+	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	bool was_leaf = ops->is_leaf(old, level);
+	bool is_leaf = ops->is_leaf(new, level);
+	bool split = false;
+
+	if (was_leaf != is_leaf)
+		pt_count_leaves(pgt, level, is_leaf ? 1 : -1);
+	if (!was_leaf || !is_leaf) {
+		bool was_table = ops->is_table(old, level);
+		bool is_table = ops->is_table(new, level);
+
+		if (was_table != is_table)
+			atomic_long_add(is_table ? 1 : -1,
+					&pgt->tables[level - 1]);
+		/*
+		 * A table linked over a huge leaf is its split: 512 smaller
+		 * leaves, written before the table was linked (pt_link_table()).
+		 */
+		split = was_leaf && is_table;
+		if (split)
+			pt_count_leaves(pgt, level - 1, S2MMU_PT_ENTRIES);
+	}
+	if (op && !op->flush && pt_change_needs_flush(ops, level, old, new))
+		op->flush = true;
+	if (pgt->change)
+		pt_call_change(pgt, gpa, level, old, new, split);
+}
+
+/* pt_set_entry() modes */
+#define PT_SET_RACE	0	/* cmpxchg: others may change the entry */
+#define PT_SET_OWNER	1	/* xchg: only Accessed/Dirty may change */
+
+/**
+ * pt_set_entry() - change a stage-2 entry: the only writer of entries.
+ * @pgt: the tree.
+ * @ptep: the entry.
+ * @old: in: the value the caller read; out: the value replaced, or on
+ *       failure the value found instead (so a retry needs no re-read).
+ * @new: the new value.
+ * @gpa: first guest physical address the entry maps.
+ * @level: level of the entry.
+ * @mode: %PT_SET_RACE: write only if the entry still holds *@old
+ *        (cmpxchg), for every caller that may race with another writer.
+ *        %PT_SET_OWNER: write unconditionally (xchg), for the one owner
+ *        of an entry nobody else may change but for Accessed/Dirty
+ *        (mmu_lock held for write, a frozen entry, a detached table); the
+ *        value replaced is accounted, whatever it was.
+ * @op: the operation, or NULL: @op->flush is set when the change owes a
+ *      TLB flush (see pt_change_needs_flush()).
+ *
+ * Every write of an entry of a tree, by any operation, goes through here;
+ * nothing else in the engine stores to an entry of a linked or detached
+ * table (only pt_link_table() fills a table page before linking it).  On
+ * success the change is accounted: @pgt->leaves and @pgt->tables follow
+ * it, a flush owed is reported, and @pgt->change is called if set.
+ *
+ * Context: any engine context: mmu_lock held for read or write, or only
+ * rcu_read_lock() (lockless Accessed/Dirty updates); never sleeps.
+ *
+ * Return: true if the entry was written.
+ */
+static bool pt_set_entry(struct s2mmu_pgtable *pgt, u64 *ptep, u64 *old,
+			 u64 new, u64 gpa, unsigned int level,
+			 unsigned int mode, struct s2mmu_pt_op *op)
+{
+	u64 prev;
+
+	if (mode == PT_SET_OWNER) {
+		prev = xchg(ptep, new);
+	} else {
+		pt_race_window(pgt);
+		prev = cmpxchg64(ptep, *old, new);
+		if (prev != *old) {
+			*old = prev;
+			return false;
+		}
+	}
+	*old = prev;
+	if (prev != new)
+		pt_entry_changed(pgt, gpa, level, prev, new, op);
+	return true;
+}
+
 /*
  * Tear down a table (holding @level entries) already unlinked from the
  * tree: freeze every entry, so an installer still looking at the table
@@ -142,20 +264,24 @@ static void pt_free_table_rcu(struct s2mmu_pgtable *pgt, u64 *table)
  * pt_zap_entry()), so for them that is one table page: 512 entries.
  */
 static unsigned long pt_free_unlinked(struct s2mmu_pgtable *pgt, u64 *table,
-				      unsigned int level)
+				      unsigned int level, u64 gpa,
+				      struct s2mmu_pt_op *op)
 {
 	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	u64 size = s2mmu_pt_level_size(level);
 	unsigned long n = S2MMU_PT_ENTRIES;
 	unsigned int i;
 
 	for (i = 0; i < S2MMU_PT_ENTRIES; i++) {
-		u64 old = xchg(&table[i], ops->frozen_pte);
+		u64 addr = gpa + i * size, old;
 
+		/* Racing writers may still cmpxchg here: take what is left. */
+		pt_set_entry(pgt, &table[i], &old, ops->frozen_pte, addr,
+			     level, PT_SET_OWNER, op);
 		if (ops->is_table(old, level))
 			n += pt_free_unlinked(pgt, pt_table_va(pgt, old),
-					      level - 1);
+					      level - 1, addr, op);
 	}
-	atomic_long_dec(&pgt->tables[level]);
 	pt_free_table_rcu(pgt, table);
 	return n;
 }
@@ -168,23 +294,26 @@ static void pt_op_step(struct s2mmu_pt_op *op, unsigned long n)
 }
 
 /*
- * Replace the table entry *@ptep (which was @old, at @level) by @new and
- * tear down the table it pointed to.  The entry is frozen meanwhile.
- * Returns the entries torn down, or -EAGAIN.
+ * Replace the table entry *@ptep (which was @old, at @level, mapping from
+ * @gpa) by @new and tear down the table it pointed to.  The entry is
+ * frozen meanwhile.  This is the only place tables are detached; their
+ * leaves leave the counts as pt_free_unlinked() freezes them.  Returns
+ * the entries torn down, or -EAGAIN.
  */
 static long pt_replace_table(struct s2mmu_pgtable *pgt, u64 *ptep, u64 old,
-			     unsigned int level, u64 new,
+			     u64 gpa, unsigned int level, u64 new,
 			     struct s2mmu_pt_op *op)
 {
+	u64 table_pte = old;
 	unsigned long n;
 
-	pt_race_window(pgt);
-	if (!pt_try_set(ptep, old, pgt->ops->frozen_pte))
+	if (!pt_set_entry(pgt, ptep, &old, pgt->ops->frozen_pte, gpa, level,
+			  PT_SET_RACE, op))
 		return -EAGAIN;
-	n = pt_free_unlinked(pgt, pt_table_va(pgt, old), level - 1);
+	n = pt_free_unlinked(pgt, pt_table_va(pgt, table_pte), level - 1, gpa,
+			     op);
 	/* Nobody else writes a frozen entry. */
-	WRITE_ONCE(*ptep, new);
-	op->flush = true;
+	pt_set_entry(pgt, ptep, &old, new, gpa, level, PT_SET_OWNER, op);
 	return n;
 }
 
@@ -239,16 +368,13 @@ static int pt_link_table(struct s2mmu_walk_ctx *ctx, struct s2mmu_pt_op *op)
 			for (i = 0; i < S2MMU_PT_ENTRIES; i++)
 				table[i] = ops->split_leaf(old, level, i);
 		}
-		pt_race_window(pgt);
-		if (pt_try_set(ctx->ptep, old,
-			       ops->make_table(virt_to_phys(table)))) {
-			atomic_long_inc(&pgt->tables[level - 1]);
+		if (pt_set_entry(pgt, ctx->ptep, &old,
+				 ops->make_table(virt_to_phys(table)),
+				 ctx->addr, level, PT_SET_RACE, op))
 			return 0;
-		}
 
-		/* Lost a race: look again at what is there now. */
+		/* Lost a race: look again at what is there now (in @old). */
 		pt_cache_push(op, table);
-		old = READ_ONCE(*ctx->ptep);
 		if (op->shared && !ops->is_table(old, level))
 			return -EAGAIN;
 	}
@@ -271,30 +397,23 @@ static int pt_map_leaf(struct s2mmu_walk_ctx *ctx, struct pt_map_args *m)
 	u64 new = ops->make_leaf(pa, level, m->prot);
 	u64 old = ctx->old;
 	u32 keep = S2MMU_PROT_RWX | S2MMU_PROT_DEVICE;
-	bool present;
 
 	for (;;) {
 		if (pt_is_frozen(pgt, old))
 			return -EAGAIN;
 		if (ops->is_table(old, level))
 			return -EEXIST;
-		present = ops->is_leaf(old, level);
 		/* Same translation and rights: keep its Accessed/Dirty. */
-		if (present && ops->leaf_pa(old, level) == pa &&
+		if (ops->is_leaf(old, level) &&
+		    ops->leaf_pa(old, level) == pa &&
 		    (ops->leaf_prot(old, level) & keep) == (m->prot & keep))
 			return 0;
-		pt_race_window(pgt);
-		if (pt_try_set(ctx->ptep, old, new))
-			break;
+		if (pt_set_entry(pgt, ctx->ptep, &old, new, ctx->addr, level,
+				 PT_SET_RACE, m->op))
+			return 0;
 		if (m->op->shared)
 			return -EAGAIN;
-		old = READ_ONCE(*ctx->ptep);
 	}
-
-	if (present && (ops->leaf_pa(old, level) != pa ||
-			(ops->leaf_prot(old, level) & ~m->prot & keep)))
-		m->op->flush = true;
-	return 0;
 }
 
 static int pt_map_cb(struct s2mmu_walk_ctx *ctx)
@@ -485,7 +604,10 @@ int s2mmu_pgtable_collapse(struct s2mmu_pgtable *pgt, u64 gpa,
 				ret = -EBUSY;
 				break;
 			}
-			n = pt_replace_table(pgt, ptep, old, l, 0, op);
+			n = pt_replace_table(pgt, ptep, old,
+					     round_down(gpa,
+							s2mmu_pt_level_size(l)),
+					     l, 0, op);
 
 			ret = n < 0 ? n : 0;
 			break;
@@ -500,16 +622,13 @@ int s2mmu_pgtable_collapse(struct s2mmu_pgtable *pgt, u64 gpa,
 /* Zap the leaf the iterator stands on; false if it changed meanwhile. */
 static bool pt_zap_leaf(struct s2mmu_pt_iter *it, struct s2mmu_pt_op *op)
 {
-	if (op->shared) {
-		pt_race_window(it->pgt);
-		if (!pt_try_set(it->ptep, it->old, 0))
-			return false;
-	} else {
-		/* exclusive: only Accessed/Dirty change meanwhile */
-		xchg(it->ptep, 0);
-	}
+	/* exclusive: only Accessed/Dirty change meanwhile */
+	unsigned int mode = op->shared ? PT_SET_RACE : PT_SET_OWNER;
+
+	if (!pt_set_entry(it->pgt, it->ptep, &it->old, 0, it->addr, it->level,
+			  mode, op))
+		return false;
 	it->old = 0;
-	op->flush = true;
 	pt_op_step(op, 1);
 	return true;
 }
@@ -539,8 +658,7 @@ static int pt_zap_entry(struct s2mmu_pt_iter *it, unsigned int mode,
 		if (!ops->is_table(old, it->level)) {
 			if (pt_zap_leaf(it, op))
 				return 0;
-			it->old = READ_ONCE(*it->ptep);
-			continue;
+			continue;	/* changed: @it->old is what is there */
 		}
 		if (!(mode & S2MMU_ZAP_TABLES) || it->addr < it->start ||
 		    it->addr + size > it->end)
@@ -549,7 +667,8 @@ static int pt_zap_entry(struct s2mmu_pt_iter *it, unsigned int mode,
 			*deferred = true;
 			return 0;	/* descend: its tables go first */
 		}
-		n = pt_replace_table(pgt, it->ptep, old, it->level, 0, op);
+		n = pt_replace_table(pgt, it->ptep, old, it->addr, it->level, 0,
+				     op);
 		if (n >= 0) {
 			it->old = 0;
 			pt_op_step(op, n);
@@ -637,15 +756,9 @@ static int pt_prot_cb(struct s2mmu_walk_ctx *ctx)
 		new = ops->leaf_update(old, ctx->level, p->set, p->clear);
 		if (new == old)
 			return 0;
-		pt_race_window(pgt);
-		if (pt_try_set(ctx->ptep, old, new)) {
-			u32 removed = ops->leaf_prot(old, ctx->level) & p->clear;
-
-			if (removed & (S2MMU_PROT_RWX | S2MMU_PROT_DIRTY))
-				p->op->flush = true;
+		if (pt_set_entry(pgt, ctx->ptep, &old, new, ctx->addr,
+				 ctx->level, PT_SET_RACE, p->op))
 			return 0;
-		}
-		old = READ_ONCE(*ctx->ptep);
 	}
 }
 
@@ -712,14 +825,18 @@ static int pt_age_cb(struct s2mmu_walk_ctx *ctx)
 		a->young = true;
 		if (!a->clear)
 			return 1;	/* one is enough: stop the walk */
-		pt_race_window(ctx->pgt);
-		if (pt_try_set(ctx->ptep, old,
-			       ops->leaf_update(old, ctx->level, 0,
-						S2MMU_PROT_ACCESSED))) {
+		if (pt_set_entry(ctx->pgt, ctx->ptep, &old,
+				 ops->leaf_update(old, ctx->level, 0,
+						  S2MMU_PROT_ACCESSED),
+				 ctx->addr, ctx->level, PT_SET_RACE, a->op)) {
+			/*
+			 * Owed to no translation (see pt_change_needs_flush())
+			 * but asked for: a clear_flush_young caller wants the
+			 * next access to set Accessed again.
+			 */
 			a->op->flush = true;
 			return 0;
 		}
-		old = READ_ONCE(*ctx->ptep);
 	}
 }
 
@@ -808,9 +925,12 @@ int s2mmu_pgtable_lookup(struct s2mmu_pgtable *pgt, u64 gpa,
 			set |= S2MMU_PROT_DIRTY;
 		if (set & ~prot) {
 			u64 new = ops->leaf_update(pte, level, set, 0);
+			u64 gpa_leaf = round_down(gpa,
+						  s2mmu_pt_level_size(level));
 
-			pt_race_window(pgt);
-			if (!pt_try_set(ptep, pte, new))
+			/* No op: setting Accessed/Dirty owes no flush. */
+			if (!pt_set_entry(pgt, ptep, &pte, new, gpa_leaf,
+					  level, PT_SET_RACE, NULL))
 				continue;	/* changed meanwhile: read again */
 			pte = new;
 			prot |= set;
@@ -893,6 +1013,27 @@ unsigned long s2mmu_pgtable_nr_tables(struct s2mmu_pgtable *pgt)
 	for (l = 0; l < S2MMU_PT_MAX_LEVELS; l++)
 		n += atomic_long_read(&pgt->tables[l]);
 	return n;
+}
+
+/**
+ * s2mmu_pgtable_nr_leaves() - leaves in the tree at a level.
+ * @pgt: the tree.
+ * @level: 0 (4 KiB), 1 (2 MiB) or 2 (1 GiB).
+ *
+ * Exact whenever no operation is in flight; while operations race under a
+ * shared lock it may lag behind by their changes in flight.
+ *
+ * Context: any; lockless.
+ *
+ * Return: the count, 0 for a level with no leaves.
+ */
+unsigned long s2mmu_pgtable_nr_leaves(struct s2mmu_pgtable *pgt,
+				      unsigned int level)
+{
+	if (level > S2MMU_PT_MAX_LEAF_LEVEL)
+		return 0;
+	/* A split accounts its leaves just after a zap may have seen them. */
+	return max(atomic_long_read(&pgt->leaves[level]), 0L);
 }
 
 /**

@@ -39,10 +39,44 @@ static inline bool pt_is_frozen(const struct s2mmu_pgtable *pgt, u64 pte)
 	return pte == pgt->ops->frozen_pte;
 }
 
-/* Atomically replace @old by @new; false if the entry no longer is @old. */
-static inline bool pt_try_set(u64 *ptep, u64 old, u64 new)
+/* Rights and attributes whose removal from a leaf a TLB must not keep. */
+#define PT_PROT_FLUSH_LOST	(S2MMU_PROT_RWX | S2MMU_PROT_DIRTY)
+
+/**
+ * pt_change_needs_flush() - must TLBs forget what they cached of an entry?
+ * @ops: the entry format.
+ * @level: level of the entry.
+ * @old: its value before the change.
+ * @new: its value after the change.
+ *
+ * A flush is owed when what a TLB (or a paging-structure cache) may hold
+ * of @old is wrong for @new: a present leaf removed or frozen, its output
+ * address or memory type changed, one of its rights or its Dirty bit
+ * cleared (a cached dirty entry would let writes go unrecorded), or a
+ * table unlinked or replaced.  Setting Accessed or Dirty, widening rights,
+ * filling an empty or frozen entry, and splitting a leaf into a table
+ * repeating its translation owe none.  Clearing Accessed owes none either:
+ * a stale TLB entry only makes the page look older than it is.
+ *
+ * Return: true if the caller must flush before relying on the change.
+ */
+static inline bool pt_change_needs_flush(const struct s2mmu_pgtable_ops *ops,
+					 unsigned int level, u64 old, u64 new)
 {
-	return cmpxchg64(ptep, old, new) == old;
+	u32 old_prot, new_prot;
+
+	if (ops->is_table(old, level))
+		return !ops->is_table(new, level) ||
+		       ops->table_pa(new) != ops->table_pa(old);
+	if (!ops->is_leaf(old, level) || ops->is_table(new, level))
+		return false;
+	if (!ops->is_leaf(new, level) ||
+	    ops->leaf_pa(new, level) != ops->leaf_pa(old, level))
+		return true;
+	old_prot = ops->leaf_prot(old, level);
+	new_prot = ops->leaf_prot(new, level);
+	return (old_prot & ~new_prot & PT_PROT_FLUSH_LOST) ||
+	       ((old_prot ^ new_prot) & S2MMU_PROT_DEVICE);
 }
 
 #ifdef S2MMU_KUNIT
