@@ -165,6 +165,29 @@ struct s2mmu_vm_stat {
 };
 
 /**
+ * struct s2mmu_age_stat - aging counts, per CPU (aging callbacks run
+ * often, concurrently and in atomic context: no shared cache line).
+ * @calls: clear_young, clear_flush_young and test_young callbacks.
+ * @young: gfn ranges found young.
+ * @races: Accessed clears that lost their cmpxchg (counted as young).
+ */
+struct s2mmu_age_stat {
+	u64 calls;
+	u64 young;
+	u64 races;
+};
+
+/**
+ * struct s2mmu_gfn_range - a range of guest frames.
+ * @start: first frame.
+ * @end: first frame past the range.
+ */
+struct s2mmu_gfn_range {
+	u64 start;
+	u64 end;
+};
+
+/**
  * struct s2mmu_vcpu_stat - one vCPU's event counts, touched only by the
  * vCPU's task (under its mutex); read by S2MMU_RUN.
  * @faults: stage-2 faults resolved (a leaf installed or found).
@@ -207,8 +230,9 @@ struct s2mmu_vcpu;
  *        slot is freed only after synchronize_srcu().
  * @slot_ids: slot id -> slot, under @slots_lock.
  * @gfn_tree: gfn range -> slot; RCU readers, writers under @slots_lock.
- * @hva_tree: host range -> slots, read by notifier callbacks counted in
- *            @mn_active; changed under @mn_lock with @mn_active zero.
+ * @hva_tree: host range -> slots, read by invalidations counted in
+ *            @mn_active, or under @mn_lock (aging); changed under
+ *            @mn_lock with @mn_active zero.
  * @mn_lock: spinlock protecting @mn_active and changes of @hva_tree.
  * @mn_active: notifier callbacks currently reading @hva_tree.
  * @mn_wait: memslot writers wait here for @mn_active to drop to zero.
@@ -240,7 +264,12 @@ struct s2mmu_vcpu;
  *                     done.  A zapper that finds it non-zero under
  *                     @mmu_lock flushes too before it returns, even when it
  *                     removed nothing itself: see s2mmu_mmu_flush_claim().
+ * @age_gen: the aging generation: bumped (after the clears, fully
+ *           ordered) whenever aging cleared an Accessed bit; a vCPU
+ *           entering guest mode loads it with acquire and drops its TLB
+ *           when it moved (see s2mmu_vcpu_enter_guest()).
  * @stat: event counts.
+ * @age_stat: aging counts, per CPU.
  */
 struct s2mmu_vm {
 	struct mmu_notifier mn;
@@ -272,8 +301,10 @@ struct s2mmu_vm {
 	u64 mmu_invalidate_range_end;
 	bool mm_released;
 	atomic_t tlb_flush_pending;
+	atomic_long_t age_gen;
 
 	struct s2mmu_vm_stat stat;
+	struct s2mmu_age_stat __percpu *age_stat;
 };
 
 /* vcpu->mode */
@@ -319,6 +350,7 @@ struct s2mmu_tlb_entry {
  *       only by the vCPU task in guest mode.
  * @tlb_huge: its entries for 2 MiB and 1 GiB leaves, direct-mapped by the
  *            leaf's number (gfn >> order); same rule.
+ * @age_gen: the vm->age_gen its TLB was last emptied at; vCPU task only.
  * @slot_cache: last memslot used.
  * @cache: table pages for the fault path, filled before mmu_lock.
  * @stat: event counts.
@@ -333,6 +365,7 @@ struct s2mmu_vcpu {
 	void *bounce;
 	struct s2mmu_tlb_entry tlb[S2MMU_TLB_ENTRIES];
 	struct s2mmu_tlb_entry tlb_huge[S2MMU_TLB_HUGE_ENTRIES];
+	unsigned long age_gen;
 	struct s2mmu_slot_cache slot_cache;
 	struct s2mmu_table_cache cache;
 	struct s2mmu_vcpu_stat stat;
@@ -466,6 +499,9 @@ void s2mmu_mn_reader_begin(struct s2mmu_vm *vm);
 void s2mmu_mn_reader_end(struct s2mmu_vm *vm);
 bool s2mmu_hva_range_in_slots(struct s2mmu_vm *vm, unsigned long start,
 			      unsigned long end);
+int s2mmu_hva_to_gfn_ranges(struct s2mmu_vm *vm, unsigned long start,
+			    unsigned long end, struct s2mmu_gfn_range *ranges,
+			    int max);
 int s2mmu_for_each_hva_slot(struct s2mmu_vm *vm, unsigned long start,
 			    unsigned long end,
 			    int (*fn)(struct s2mmu_vm *vm,

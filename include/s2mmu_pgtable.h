@@ -227,6 +227,8 @@ void s2mmu_table_cache_free(struct s2mmu_table_cache *cache);
  * @max_step: out: the most entries one step of a zap tore down (a leaf
  *            counts 1, an unlinked table the entries of every table page
  *            it took along); a zap keeps it at most 512.
+ * @nr_races: out: lockless changes that lost their cmpxchg and were not
+ *            retried (aging: counted as young).
  */
 struct s2mmu_pt_op {
 	struct s2mmu_table_cache *cache;
@@ -240,6 +242,7 @@ struct s2mmu_pt_op {
 	unsigned long nr_yields;
 	unsigned long nr_zapped;
 	unsigned long max_step;
+	unsigned long nr_races;
 };
 
 /* Visits a walker makes, and walker flags. */

@@ -224,9 +224,10 @@ void s2mmu_mn_reader_end(struct s2mmu_vm *vm)
 
 /*
  * Take vm->mn_lock with no notifier reader active.  A stream of
- * invalidations (or aging callbacks) can delay a memslot update, as in
- * KVM, and with it the vCPUs faulting on a slot being moved or deleted;
- * they wait killably.  Faults elsewhere are never delayed.
+ * invalidations can delay a memslot update, as in KVM, and with it the
+ * vCPUs faulting on a slot being moved or deleted; they wait killably.
+ * Aging callbacks are not counted (s2mmu_hva_to_gfn_ranges()), so they
+ * never delay it.  Faults elsewhere are never delayed.
  */
 static void s2mmu_hva_tree_lock(struct s2mmu_vm *vm)
 	__acquires(&vm->mn_lock)
@@ -238,6 +239,22 @@ static void s2mmu_hva_tree_lock(struct s2mmu_vm *vm)
 		spin_unlock(&vm->mn_lock);
 		wait_event(vm->mn_wait, !READ_ONCE(vm->mn_active));
 	}
+}
+
+/* The guest frames @slot maps at the part of [@start, @end) it overlaps. */
+static struct s2mmu_gfn_range s2mmu_slot_gfns(struct s2mmu_memslot *slot,
+					      unsigned long start,
+					      unsigned long end)
+{
+	unsigned long hs = max(start, slot->userspace_addr);
+	unsigned long he = min(end - 1, slot_hva_last(slot));
+
+	return (struct s2mmu_gfn_range) {
+		.start	= slot->base_gfn +
+			  ((hs - slot->userspace_addr) >> PAGE_SHIFT),
+		.end	= slot->base_gfn +
+			  ((he - slot->userspace_addr) >> PAGE_SHIFT) + 1,
+	};
 }
 
 /**
@@ -266,13 +283,9 @@ int s2mmu_for_each_hva_slot(struct s2mmu_vm *vm, unsigned long start,
 		return 0;
 	for (slot = s2mmu_hva_tree_iter_first(&vm->hva_tree, start, end - 1);
 	     slot; slot = s2mmu_hva_tree_iter_next(slot, start, end - 1)) {
-		unsigned long hs = max(start, slot->userspace_addr);
-		unsigned long he = min(end - 1, slot_hva_last(slot));
+		struct s2mmu_gfn_range r = s2mmu_slot_gfns(slot, start, end);
 
-		ret |= fn(vm, slot,
-			  slot->base_gfn + ((hs - slot->userspace_addr) >> PAGE_SHIFT),
-			  slot->base_gfn + ((he - slot->userspace_addr) >> PAGE_SHIFT) + 1,
-			  data);
+		ret |= fn(vm, slot, r.start, r.end, data);
 	}
 	return ret;
 }
@@ -297,6 +310,48 @@ bool s2mmu_hva_range_in_slots(struct s2mmu_vm *vm, unsigned long start,
 {
 	return start < end &&
 	       s2mmu_hva_tree_iter_first(&vm->hva_tree, start, end - 1);
+}
+
+/**
+ * s2mmu_hva_to_gfn_ranges() - the gfn ranges slots map at a host range,
+ * for a caller not counted as a reader of the hva tree.
+ * @vm: the VM.
+ * @start: first host virtual address.
+ * @end: first host virtual address past the range.
+ * @ranges: filled with up to @max ranges, one per overlapping slot.
+ * @max: capacity of @ranges.
+ *
+ * The aging callbacks' lookup: they must neither sleep nor make memory
+ * slot updates wait for them, so instead of counting themselves in
+ * vm->mn_active they read the tree under vm->mn_lock, which its writers
+ * hold only to insert or erase one slot and readers only for this
+ * lookup.  The ranges are plain numbers: a slot deleted after the lookup
+ * only makes the caller age frames it no longer maps, which is harmless.
+ *
+ * Context: any, atomic included; never sleeps.
+ * Return: the number of ranges, or -E2BIG when more than @max slots
+ * overlap (the caller counts itself as a reader instead).
+ */
+int s2mmu_hva_to_gfn_ranges(struct s2mmu_vm *vm, unsigned long start,
+			    unsigned long end, struct s2mmu_gfn_range *ranges,
+			    int max)
+{
+	struct s2mmu_memslot *slot;
+	int n = 0;
+
+	if (start >= end)
+		return 0;
+	spin_lock(&vm->mn_lock);
+	for (slot = s2mmu_hva_tree_iter_first(&vm->hva_tree, start, end - 1);
+	     slot; slot = s2mmu_hva_tree_iter_next(slot, start, end - 1)) {
+		if (n == max) {
+			n = -E2BIG;
+			break;
+		}
+		ranges[n++] = s2mmu_slot_gfns(slot, start, end);
+	}
+	spin_unlock(&vm->mn_lock);
+	return n;
 }
 
 /* Publish a new slot: hva tree first, then the gfn tree (see above). */

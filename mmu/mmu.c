@@ -10,6 +10,7 @@
 #include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
+#include <linux/percpu.h>
 #include <linux/rcupdate.h>
 
 #include "s2mmu.h"
@@ -25,8 +26,18 @@ static unsigned int test_flush_delay_ms;
 module_param(test_flush_delay_ms, uint, 0600);
 MODULE_PARM_DESC(test_flush_delay_ms,
 		 "TEST ONLY: delay (ms) before the TLB flush that follows a zap");
+
+/*
+ * Bench and test flavour only: age under mmu_lock for read, as before
+ * aging went lockless, so make bench compares both in one boot.
+ */
+static bool test_age_locked;
+module_param(test_age_locked, bool, 0600);
+MODULE_PARM_DESC(test_age_locked,
+		 "TEST ONLY: aging takes mmu_lock for read (the old path)");
 #else
 static const unsigned int test_flush_delay_ms;
+static const bool test_age_locked;
 #endif
 
 /**
@@ -37,13 +48,18 @@ static const unsigned int test_flush_delay_ms;
  */
 int s2mmu_mmu_init(struct s2mmu_vm *vm)
 {
-	const struct s2mmu_pgtable_ops *ops;
+	int ret;
 
-	if (vm->cfg.type == S2MMU_VM_X86_TDP)
-		ops = &s2mmu_x86_tdp_ops;
-	else
-		ops = &s2mmu_arm64_s2_ops;
-	return s2mmu_pgtable_init(&vm->pgt, ops, vm->cfg.gpa_bits);
+	vm->age_stat = alloc_percpu(struct s2mmu_age_stat);
+	if (!vm->age_stat)
+		return -ENOMEM;
+	ret = s2mmu_pgtable_init(&vm->pgt, vm->cfg.ops->pgt_ops,
+				 vm->cfg.gpa_bits);
+	if (ret) {
+		free_percpu(vm->age_stat);
+		vm->age_stat = NULL;
+	}
+	return ret;
 }
 
 /**
@@ -53,6 +69,8 @@ int s2mmu_mmu_init(struct s2mmu_vm *vm)
 void s2mmu_mmu_destroy(struct s2mmu_vm *vm)
 {
 	s2mmu_pgtable_destroy(&vm->pgt);
+	free_percpu(vm->age_stat);
+	vm->age_stat = NULL;
 }
 
 /* Guest frames the tree can map: clamp a gfn range to it, in bytes. */
@@ -371,27 +389,47 @@ void s2mmu_mmu_zap_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end)
 
 /**
  * s2mmu_mmu_age_gfn_range() - test, and optionally clear, Accessed over a
- * gfn range.
+ * gfn range, without mmu_lock.
  * @vm: the VM.
  * @start: first guest frame.
  * @end: first guest frame past the range.
  * @clear: clear the Accessed bits found set.
  *
- * Context: takes mmu_lock for read; never sleeps.
+ * The walk runs under RCU only and clears with one cmpxchg per leaf (a
+ * lost one counts as young), so aging never waits for faults or zaps nor
+ * makes them wait.  When it cleared a bit it bumps vm->age_gen: a vCPU
+ * drops its TLB at its next guest entry that sees the new generation, so
+ * its next access to the page walks the tables and sets Accessed again,
+ * without a shootdown (Documentation/locking.rst, "Aging").
+ *
+ * Context: any, atomic included; never sleeps.
  * Return: 1 if any leaf in the range had Accessed set, else 0.
  */
 int s2mmu_mmu_age_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end,
 			    bool clear)
 {
-	struct s2mmu_pt_op op = { .mmu_lock = &vm->mmu_lock, .shared = true };
+	struct s2mmu_pt_op op = { .shared = true };
 	u64 gs, ge;
 	bool young;
 
 	if (!s2mmu_gfn_range_to_gpa(vm, start, end, &gs, &ge))
 		return 0;
-	read_lock(&vm->mmu_lock);
-	young = s2mmu_pgtable_age(&vm->pgt, gs, ge, clear, &op);
-	read_unlock(&vm->mmu_lock);
+	if (unlikely(READ_ONCE(test_age_locked))) {
+		read_lock(&vm->mmu_lock);
+		young = s2mmu_pgtable_age(&vm->pgt, gs, ge, clear, &op);
+		read_unlock(&vm->mmu_lock);
+	} else {
+		young = s2mmu_pgtable_age(&vm->pgt, gs, ge, clear, &op);
+	}
+	if (young)
+		this_cpu_inc(vm->age_stat->young);
+	if (op.nr_races)
+		this_cpu_add(vm->age_stat->races, op.nr_races);
+	if (op.flush) {
+		/* Clears before the generation; pairs with the vCPU's acquire. */
+		smp_mb__before_atomic();
+		atomic_long_inc(&vm->age_gen);
+	}
 	return young;
 }
 

@@ -812,32 +812,73 @@ struct pt_age_args {
 	struct s2mmu_pt_op *op;
 };
 
+/*
+ * Age the entry *@ptep, last read as @old, at @level, mapping from @gpa:
+ * note whether it is a young leaf and, if asked, clear its Accessed bit
+ * with one cmpxchg.  Losing that cmpxchg means something changed the
+ * entry since it was read (a vCPU walker setting Accessed or Dirty, a zap,
+ * a split): it counts as young, is not retried, and nothing is written
+ * back, so aging can never restore a stale value or lose Dirty.  Frozen
+ * and empty entries and tables are not young.  Return: true if young.
+ */
+static bool pt_age_entry(struct s2mmu_pgtable *pgt, u64 *ptep, u64 old,
+			 unsigned int level, u64 gpa, struct pt_age_args *a)
+{
+	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+
+	if (!ops->is_leaf(old, level) ||
+	    !(ops->leaf_prot(old, level) & S2MMU_PROT_ACCESSED))
+		return false;
+	a->young = true;
+	if (!a->clear)
+		return true;
+	if (pt_set_entry(pgt, ptep, &old,
+			 ops->leaf_update(old, level, 0, S2MMU_PROT_ACCESSED),
+			 gpa, level, PT_SET_RACE, a->op))
+		/*
+		 * Owed to no translation (see pt_change_needs_flush()) but
+		 * reported: the caller makes the vCPU TLBs notice the next
+		 * access.
+		 */
+		a->op->flush = true;
+	else
+		a->op->nr_races++;
+	return true;
+}
+
 static int pt_age_cb(struct s2mmu_walk_ctx *ctx)
 {
 	struct pt_age_args *a = ctx->arg;
-	const struct s2mmu_pgtable_ops *ops = ctx->pgt->ops;
-	u64 old = ctx->old;
 
+	if (pt_age_entry(ctx->pgt, ctx->ptep, ctx->old, ctx->level, ctx->addr,
+			 a) && !a->clear)
+		return 1;	/* one is enough: stop the walk */
+	return 0;
+}
+
+/* The single-page case: one descent, no walk context. */
+static void pt_age_page(struct s2mmu_pgtable *pgt, u64 gpa,
+			struct pt_age_args *a)
+{
+	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	unsigned int level = pgt->levels - 1;
+	u64 *table = pgt->root;
+
+	rcu_read_lock();
 	for (;;) {
-		if (!ops->is_leaf(old, ctx->level) ||
-		    !(ops->leaf_prot(old, ctx->level) & S2MMU_PROT_ACCESSED))
-			return 0;
-		a->young = true;
-		if (!a->clear)
-			return 1;	/* one is enough: stop the walk */
-		if (pt_set_entry(ctx->pgt, ctx->ptep, &old,
-				 ops->leaf_update(old, ctx->level, 0,
-						  S2MMU_PROT_ACCESSED),
-				 ctx->addr, ctx->level, PT_SET_RACE, a->op)) {
-			/*
-			 * Owed to no translation (see pt_change_needs_flush())
-			 * but asked for: a clear_flush_young caller wants the
-			 * next access to set Accessed again.
-			 */
-			a->op->flush = true;
-			return 0;
+		u64 *ptep = &table[pt_index(gpa, level)];
+		u64 pte = READ_ONCE(*ptep);
+
+		if (!ops->is_table(pte, level)) {
+			pt_age_entry(pgt, ptep, pte, level,
+				     round_down(gpa, s2mmu_pt_level_size(level)),
+				     a);
+			break;
 		}
+		table = pt_table_va(pgt, pte);
+		level--;
 	}
+	rcu_read_unlock();
 }
 
 /**
@@ -846,12 +887,15 @@ static int pt_age_cb(struct s2mmu_walk_ctx *ctx)
  * @start: first guest physical address.
  * @end: end of the range (exclusive).
  * @clear: clear Accessed in every leaf overlapping the range.
- * @op: lock mode; @op->flush is set when a bit was cleared (for a
- *      clear_flush_young caller).
+ * @op: @op->flush is set when a bit was cleared; @op->nr_races counts the
+ *      clears lost to a concurrent change (reported young).
  *
- * Needs only rcu_read_lock() (it takes it): it changes nothing but
- * Accessed, with cmpxchg.  Frozen entries count as not young.
+ * Lockless: needs no mmu_lock, only rcu_read_lock() (it takes it), and
+ * changes nothing but Accessed, with one cmpxchg per leaf (see
+ * pt_age_entry()).  A range within one page takes a direct descent.
  *
+ * Context: any, atomic included (MGLRU ages under the host PTE lock);
+ * never sleeps.
  * Return: true if any leaf overlapping the range had Accessed set.
  */
 bool s2mmu_pgtable_age(struct s2mmu_pgtable *pgt, u64 start, u64 end,
@@ -866,7 +910,10 @@ bool s2mmu_pgtable_age(struct s2mmu_pgtable *pgt, u64 start, u64 end,
 
 	if (!pt_range_ok(pgt, start, end))
 		return false;
-	s2mmu_pgtable_walk(pgt, start, end - start, &walker);
+	if ((start >> S2MMU_PT_PAGE_SHIFT) == ((end - 1) >> S2MMU_PT_PAGE_SHIFT))
+		pt_age_page(pgt, start, &a);
+	else
+		s2mmu_pgtable_walk(pgt, start, end - start, &walker);
 	return a.young;
 }
 

@@ -71,15 +71,28 @@ void s2mmu_vcpu_check_requests(struct s2mmu_vcpu *vcpu)
  * barrier and then checks the requests: either a flusher sees the vCPU in
  * guest mode and waits for it, or the vCPU sees the flusher's request and
  * flushes before its first translation.
+ *
+ * Then the aging generation: when aging cleared Accessed bits since the
+ * vCPU last emptied its TLB, it empties it again, so its accesses walk
+ * the tables and set Accessed where aging cleared it; aging needs no
+ * shootdown (Documentation/locking.rst, "Aging").
  */
 void s2mmu_vcpu_enter_guest(struct s2mmu_vcpu *vcpu)
 	__acquires(RCU)
 {
+	unsigned long age_gen;
+
 	preempt_disable();
 	rcu_read_lock();
 	/* Pairs with the barrier in s2mmu_flush_remote_tlbs(). */
 	smp_store_mb(vcpu->mode, S2MMU_IN_GUEST_MODE);
 	s2mmu_vcpu_check_requests(vcpu);
+	/* Walks after the load see the clears: pairs with the ager's bump. */
+	age_gen = atomic_long_read_acquire(&vcpu->vm->age_gen);
+	if (unlikely(age_gen != vcpu->age_gen)) {
+		s2mmu_tlb_flush_local(vcpu);
+		vcpu->age_gen = age_gen;
+	}
 }
 
 /**

@@ -13,6 +13,7 @@
  * Documentation/locking.rst.
  */
 #include <linux/lockdep.h>
+#include <linux/percpu.h>
 
 #include "s2mmu.h"
 
@@ -118,6 +119,9 @@ static int s2mmu_hva_age_slot(struct s2mmu_vm *vm, struct s2mmu_memslot *slot,
 	return s2mmu_mmu_age_gfn_range(vm, gfn_start, gfn_end, ctx->clear);
 }
 
+/* Slots one aging lookup takes at once (aliases of one host page). */
+#define S2MMU_AGE_RANGES	8
+
 /**
  * s2mmu_age_hva_range() - test, and optionally clear, Accessed on the
  * stage-2 leaves mapping a host range.
@@ -126,15 +130,29 @@ static int s2mmu_hva_age_slot(struct s2mmu_vm *vm, struct s2mmu_memslot *slot,
  * @end: first host virtual address past the range.
  * @clear: clear the Accessed bits found set.
  *
- * Context: any (notifier aging callbacks); never sleeps.
+ * Takes no mmu_lock and is not counted as an hva tree reader: the slots'
+ * gfn ranges are looked up under vm->mn_lock, then aged under RCU alone
+ * (s2mmu_mmu_age_gfn_range()).  Only a host range more than
+ * %S2MMU_AGE_RANGES slots alias falls back to the counted walk.
+ *
+ * Context: any (MGLRU calls it under the host PTE lock); never sleeps.
  * Return: 1 if any leaf mapping the range was young, else 0.
  */
 int s2mmu_age_hva_range(struct s2mmu_vm *vm, unsigned long start,
 			unsigned long end, bool clear)
 {
+	struct s2mmu_gfn_range r[S2MMU_AGE_RANGES];
 	struct s2mmu_hva_age ctx = { .clear = clear };
-	int young;
+	int i, n, young = 0;
 
+	this_cpu_inc(vm->age_stat->calls);
+	n = s2mmu_hva_to_gfn_ranges(vm, start, end, r, ARRAY_SIZE(r));
+	if (n >= 0) {
+		for (i = 0; i < n; i++)
+			young |= s2mmu_mmu_age_gfn_range(vm, r[i].start,
+							 r[i].end, clear);
+		return young;
+	}
 	s2mmu_mn_reader_begin(vm);
 	young = s2mmu_for_each_hva_slot(vm, start, end, s2mmu_hva_age_slot,
 					&ctx);

@@ -85,13 +85,13 @@ static int s2mmu_mn_clear_flush_young(struct mmu_notifier *mn,
 				      struct mm_struct *mm,
 				      unsigned long start, unsigned long end)
 {
-	struct s2mmu_vm *vm = mn_to_vm(mn);
-	int young = s2mmu_age_hva_range(vm, start, end, true);
-
-	/* TLB entries would hide the next access from the Accessed bit. */
-	if (young)
-		s2mmu_flush_remote_tlbs(vm);
-	return young;
+	/*
+	 * No shootdown: a vCPU's TLB is emptied at its next guest entry
+	 * after aging cleared a bit (vm->age_gen), which is as soon as mm
+	 * needs to see the page's next access (Documentation/locking.rst,
+	 * "Aging").
+	 */
+	return s2mmu_age_hva_range(mn_to_vm(mn), start, end, true);
 }
 
 static int s2mmu_mn_clear_young(struct mmu_notifier *mn, struct mm_struct *mm,

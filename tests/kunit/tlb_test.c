@@ -13,6 +13,7 @@
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
+#include <linux/percpu.h>
 #include <linux/sched.h>
 
 #include "s2mmu_kunit.h"
@@ -267,6 +268,111 @@ static void tlb_zap_waits_for_guest_test(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, s2mmu_kunit_mapped(vm, GFN));
 }
 
+/* A VM's aging counts, summed over the CPUs. */
+static struct s2mmu_age_stat tlb_age_stat(struct s2mmu_vm *vm)
+{
+	struct s2mmu_age_stat sum = {};
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		const struct s2mmu_age_stat *s = per_cpu_ptr(vm->age_stat, cpu);
+
+		sum.calls += s->calls;
+		sum.young += s->young;
+		sum.races += s->races;
+	}
+	return sum;
+}
+
+static bool tlb_accessed(struct s2mmu_vm *vm, u64 gfn)
+{
+	struct s2mmu_pt_info info;
+
+	return !s2mmu_pgtable_lookup(&vm->pgt, gfn << PAGE_SHIFT, 0, &info) &&
+	       (info.prot & S2MMU_PROT_ACCESSED);
+}
+
+/* A hardware-like walk: set Accessed. */
+static void tlb_mkyoung(struct s2mmu_vm *vm, u64 gfn)
+{
+	struct s2mmu_pt_info info;
+
+	s2mmu_pgtable_lookup(&vm->pgt, gfn << PAGE_SHIFT, S2MMU_LOOKUP_MKYOUNG,
+			     &info);
+}
+
+/*
+ * Aging clears Accessed with no shootdown: the vCPU's next guest entry
+ * sees the aging generation move and drops its TLB, so its next access
+ * walks the tables and sets Accessed again; without aging it keeps its
+ * TLB.
+ */
+static void tlb_age_gen_test(struct kunit *test)
+{
+	struct s2mmu_vcpu *vcpu;
+	struct s2mmu_vm *vm = tlb_vm(test, &vcpu);
+	struct s2mmu_age_stat st;
+	u64 misses, flushes, pfn;
+
+	s2mmu_kunit_map(test, vm, GFN);
+	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_EXPECT_TRUE(test, tlb_accessed(vm, GFN));
+
+	flushes = s2mmu_kunit_flushes(vm);
+	KUNIT_EXPECT_EQ(test, s2mmu_age_hva_range(vm, H, H + PAGE_SIZE, true),
+			1);
+	KUNIT_EXPECT_FALSE(test, tlb_accessed(vm, GFN));
+	KUNIT_EXPECT_EQ(test, s2mmu_kunit_flushes(vm), flushes);
+	/* Old now: found not young, and nothing to clear. */
+	KUNIT_EXPECT_EQ(test, s2mmu_age_hva_range(vm, H, H + PAGE_SIZE, false),
+			0);
+
+	misses = vcpu->stat.tlb_misses;
+	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->stat.tlb_misses, misses + 1);
+	KUNIT_EXPECT_TRUE(test, tlb_accessed(vm, GFN));
+
+	/* No aging since: the TLB is kept. */
+	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->stat.tlb_misses, misses + 1);
+	/* test_young clears nothing, so it moves no generation either. */
+	KUNIT_EXPECT_EQ(test, s2mmu_age_hva_range(vm, H, H + PAGE_SIZE, false),
+			1);
+	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_EXPECT_EQ(test, vcpu->stat.tlb_misses, misses + 1);
+
+	st = tlb_age_stat(vm);
+	KUNIT_EXPECT_EQ(test, st.calls, 3);
+	KUNIT_EXPECT_EQ(test, st.young, 2);
+	KUNIT_EXPECT_EQ(test, st.races, 0);
+}
+
+/* More aliases of one host page than one lookup takes: the counted walk. */
+static void tlb_age_many_aliases_test(struct kunit *test)
+{
+	struct s2mmu_vcpu *vcpu;
+	struct s2mmu_vm *vm = tlb_vm(test, &vcpu);
+	unsigned int i, n = 12;
+
+	/* Slot 1 maps GFN at H; slots 2.. alias the same host page. */
+	for (i = 2; i < n; i++)
+		KUNIT_ASSERT_EQ(test, s2mmu_kunit_set_slot(vm, i, 0, 0x10000 * i,
+							   1, H), 0);
+	for (i = 2; i < n; i++)
+		s2mmu_kunit_map(test, vm, 0x10000 * i);
+	s2mmu_kunit_map(test, vm, GFN);
+	/* Faults map old leaves. */
+	KUNIT_EXPECT_EQ(test, s2mmu_age_hva_range(vm, H, H + 1, false), 0);
+	for (i = 2; i < n; i += 3)
+		tlb_mkyoung(vm, 0x10000 * i);
+	KUNIT_EXPECT_EQ(test, s2mmu_age_hva_range(vm, H, H + 1, false), 1);
+	KUNIT_EXPECT_EQ(test, s2mmu_age_hva_range(vm, H, H + 1, true), 1);
+	for (i = 2; i < n; i++)
+		KUNIT_EXPECT_FALSE(test, tlb_accessed(vm, 0x10000 * i));
+	KUNIT_EXPECT_EQ(test, s2mmu_age_hva_range(vm, H, H + 1, true), 0);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(vm->mn_active), 0);
+}
+
 struct tlb_runner {
 	struct s2mmu_vcpu *vcpu;
 	struct completion started;
@@ -343,6 +449,8 @@ static struct kunit_case tlb_cases[] = {
 	KUNIT_CASE(tlb_flush_exit_unacked_test),
 	KUNIT_CASE(tlb_zap_waits_for_guest_test),
 	KUNIT_CASE(tlb_zap_vcpu_thread_test),
+	KUNIT_CASE(tlb_age_gen_test),
+	KUNIT_CASE(tlb_age_many_aliases_test),
 	{}
 };
 
