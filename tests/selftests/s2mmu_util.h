@@ -490,4 +490,80 @@ static inline long s2mmu_wait_nr_vms(long want, int ms)
 	return n;
 }
 
+/*
+ * MGLRU's debugfs interface (Documentation/admin-guide/mm/multigen_lru.rst):
+ * the aging and torture tests make the host age its pages with it.
+ */
+#define S2MMU_LRU_GEN		"/sys/kernel/debug/lru_gen"
+#define S2MMU_LRU_GEN_ENABLED	"/sys/kernel/mm/lru_gen/enabled"
+
+/* MGLRU on (it is turned on here when present), its debugfs writable. */
+static inline bool s2mmu_have_mglru(void)
+{
+	if (access(S2MMU_LRU_GEN, W_OK))
+		return false;
+	s2mmu_write_str(S2MMU_LRU_GEN_ENABLED, "y");
+	return true;
+}
+
+/*
+ * One MGLRU aging pass over every memcg and node: a new generation with a
+ * forced page-table walk ("+ memcg node max_gen swappiness force_scan").
+ * Return: the number of lruvecs aged, or -errno.  See s2mmu_have_mglru().
+ */
+static inline int s2mmu_mglru_age(void)
+{
+	char line[256], cmds[4096] = "";
+	int memcg = -1, node = -1, n = 0, fd;
+	unsigned long gen, max_gen = 0;
+	bool have_gen = false;
+	size_t len = 0;
+	FILE *f;
+
+	f = fopen(S2MMU_LRU_GEN, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		int id;
+
+		if (sscanf(line, "memcg %d", &id) == 1) {
+			memcg = id;
+			continue;
+		}
+		if (sscanf(line, " node %d", &id) == 1) {
+			if (have_gen && len < sizeof(cmds) - 64)
+				len += snprintf(cmds + len, sizeof(cmds) - len,
+						"+ %d %d %lu 200 1\n", memcg,
+						node, max_gen);
+			node = id;
+			have_gen = false;
+			continue;
+		}
+		if (node >= 0 && sscanf(line, " %lu", &gen) == 1) {
+			max_gen = have_gen && max_gen > gen ? max_gen : gen;
+			have_gen = true;
+		}
+	}
+	fclose(f);
+	if (have_gen && len < sizeof(cmds) - 64)
+		len += snprintf(cmds + len, sizeof(cmds) - len,
+				"+ %d %d %lu 200 1\n", memcg, node, max_gen);
+
+	/*
+	 * MGLRU walks an mm only if it ran since its last walk: sleep, so
+	 * this task is switched back in.
+	 */
+	usleep(20000);
+	fd = open(S2MMU_LRU_GEN, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	/* One command per write: an lruvec of another memcg may refuse. */
+	for (char *c = strtok(cmds, "\n"); c; c = strtok(NULL, "\n")) {
+		if (write(fd, c, strlen(c)) == (ssize_t)strlen(c))
+			n++;
+	}
+	close(fd);
+	return n;
+}
+
 #endif /* _S2MMU_UTIL_H */

@@ -87,13 +87,15 @@ struct ro_window {
 enum mop {
 	MOP_STAMP, MOP_REMAP, MOP_MREMAP, MOP_DONTNEED, MOP_MPROTECT,
 	MOP_PAGEOUT, MOP_COLD, MOP_MIGRATE, MOP_COMPACT, MOP_KSM,
-	MOP_COLLAPSE, MOP_SPLIT, MOP_SLOT_MOVE, MOP_SLOT_RECREATE, NR_MOPS
+	MOP_COLLAPSE, MOP_SPLIT, MOP_SLOT_MOVE, MOP_SLOT_RECREATE, MOP_AGE,
+	NR_MOPS
 };
 
 static const char * const mop_names[NR_MOPS] = {
 	"stamp", "munmap+mmap", "mremap-away-back", "dontneed", "mprotect-ro",
 	"pageout", "cold", "move_pages", "compact", "ksm-merge",
 	"thp-collapse", "thp-split", "slot-move", "slot-recreate",
+	"mglru-age",
 };
 
 struct stats {
@@ -118,8 +120,8 @@ struct torture {
 	__u64 seed;
 	long ops[NR_MOPS], ops_failed[NR_MOPS], ops_skipped[NR_MOPS];
 	long ksm_merged;
-	long long last_compact_ms;
-	bool numa, ksm, thp;
+	long long last_compact_ms, last_age_ms;
+	bool numa, ksm, thp, mglru;
 	char first_error[256];
 };
 
@@ -691,6 +693,19 @@ static void mutate(struct torture *t, enum mop op)
 	case MOP_COLD:
 		ret = madvise(t->mem + p * PG, n * PG, MADV_COLD);
 		break;
+	case MOP_AGE:
+		/* Lockless aging racing everything: at most ten a second. */
+		if (!t->mglru) {
+			t->ops_skipped[op]++;
+			return;
+		}
+		if (s2mmu_now_ms() - t->last_age_ms < 100) {
+			host_stamp(t, p, n, gen_next(t));
+			return;
+		}
+		t->last_age_ms = s2mmu_now_ms();
+		ret = s2mmu_mglru_age() > 0 ? 0 : -1;
+		break;
 	case MOP_MIGRATE:
 		if (!t->numa) {
 			t->ops_skipped[op]++;
@@ -819,6 +834,7 @@ FIXTURE_SETUP(torture)
 		TH_LOG("MADV_COLLAPSE: %s: no THP collapse", strerror(errno));
 	t->numa = !access("/sys/devices/system/node/node1", F_OK);
 	t->ksm = geteuid() == 0 && !access(KSM_DIR "run", W_OK);
+	t->mglru = s2mmu_have_mglru();
 	if (t->ksm) {
 		s2mmu_write_str(KSM_DIR "sleep_millisecs", "0");
 		s2mmu_write_str(KSM_DIR "pages_to_scan", "2000");
@@ -938,7 +954,8 @@ static void storm(struct __test_metadata *_metadata, struct torture *t,
 	t->seed = seed;
 	TH_LOG("seed %#llx (S2MMU_SEED overrides), %llu s, %d vCPUs, %lu pages",
 	       s2mmu_seed(DEFAULT_SEED), seconds, NR_VCPUS, NPAGES);
-	TH_LOG("numa %d, ksm %d, thp %d", t->numa, t->ksm, t->thp);
+	TH_LOG("numa %d, ksm %d, thp %d, mglru %d", t->numa, t->ksm, t->thp,
+	       t->mglru);
 
 	for (i = 0; i < NR_VCPUS; i++) {
 		memset(&v[i], 0, sizeof(v[i]));
