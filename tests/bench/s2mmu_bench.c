@@ -549,15 +549,34 @@ static struct vm aging_vm;
 static struct ager aging;
 static bool aging_ready;
 
+/*
+ * The module's aging before it went lockless (mmu_lock for read around
+ * the walk), through the bench build's test_age_locked: both paths in one
+ * boot.
+ */
+#define AGE_LOCKED_KNOB	"/sys/module/s2mmu/parameters/test_age_locked"
+
+static void set_age_locked(bool locked)
+{
+	int fd = open(AGE_LOCKED_KNOB, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, locked ? "1" : "0", 1) != 1)
+		die("%s", AGE_LOCKED_KNOB);
+	close(fd);
+}
+
 static void c_aging(const char *var, enum mem_kind kind, struct result *res)
 {
 	struct s2mmu_translation tr = { .gpa = GPA_BASE };
 	struct vm *vm = &aging_vm;
 	struct s2mmu_run before;
-	bool age = !strcmp(var, "s2mmu-aging");
+	bool locked = !strcmp(var, "s2mmu-aging-locked");
+	bool age = locked || !strcmp(var, "s2mmu-aging");
 	bool spin = !strcmp(var, "s2mmu-spin");
 	pthread_t th;
 	double t;
+
+	set_age_locked(locked);
 
 	if (!aging_ready) {
 		vm_create(vm, populated(kind), mem_size, 1, 1);
@@ -601,6 +620,7 @@ static void c_aging(const char *var, enum mem_kind kind, struct result *res)
 		set(res, 2, "aging_pass_sec",
 		    aging.passes ? aging.sec / aging.passes : 0);
 	}
+	set_age_locked(false);
 }
 
 /*
@@ -866,7 +886,7 @@ static const struct bench_case cases[] = {
 	{ "steady", c_steady, false, { { "s2mmu", "host" } } },
 	{ "munmap", c_munmap, false, { { "s2mmu" }, { "host" } } },
 	{ "aging", c_aging, false,
-	  { { "s2mmu-aging", "s2mmu", "s2mmu-spin" } } },
+	  { { "s2mmu-aging", "s2mmu", "s2mmu-spin", "s2mmu-aging-locked" } } },
 	/* Slots below 2 MiB: THP cannot be mapped huge, so 4 KiB only. */
 	{ "slots", c_slots, true, { { "1", "64", "1024", "32764" } } },
 	{ "parallel", c_parallel, false,
