@@ -14,7 +14,6 @@
  */
 #include <pthread.h>
 #include <sys/wait.h>
-#include <linux/capability.h>
 
 #include "kselftest_harness.h"
 #include "s2mmu_util.h"
@@ -29,19 +28,6 @@
 #define RATIO_PARAM	"/sys/module/s2mmu/parameters/nx_huge_pages_recovery_ratio"
 #define PERIOD_PARAM	"/sys/module/s2mmu/parameters/nx_huge_pages_recovery_period_ms"
 #define NR_HUGEPAGES	"/proc/sys/vm/nr_hugepages"
-
-static bool thp_available(void)
-{
-	char buf[128] = "";
-	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
-
-	if (fd < 0)
-		return false;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return strstr(buf, "[always]") || strstr(buf, "[madvise]");
-}
 
 /* nx_huge_pages reads Y, N or never. */
 static char nx_param(void)
@@ -133,7 +119,7 @@ FIXTURE_SETUP(nx)
 	/* Recovery waits for the test's step (ratio 1) that wants it. */
 	ASSERT_EQ(0, s2mmu_set_knob(RATIO_PARAM, 0));
 	ASSERT_EQ(0, s2mmu_set_knob(PERIOD_PARAM, PERIOD_MS));
-	if (!variant->hugetlb && !variant->small && !thp_available())
+	if (!variant->hugetlb && !variant->small && !s2mmu_thp_available())
 		SKIP(return, "THP not available");
 	self->mem = nx_mem(_metadata, self, variant);
 	if (!self->mem)
@@ -375,19 +361,6 @@ TEST_F_TIMEOUT(nx, toggle, 30)
 	S2MMU_EXPECT_INVARIANTS(self->vm);
 }
 
-static int drop_cap_sys_boot(void)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return -1;
-	d[CAP_TO_INDEX(CAP_SYS_BOOT)].effective &= ~CAP_TO_MASK(CAP_SYS_BOOT);
-	return syscall(SYS_capset, &h, d);
-}
-
 /* Who may opt out, and which VM types can. */
 TEST(opt_out_rules)
 {
@@ -401,7 +374,7 @@ TEST(opt_out_rules)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		if (drop_cap_sys_boot())
+		if (s2mmu_drop_cap(CAP_SYS_BOOT))
 			_exit(2);
 		if (ioctl(dev, S2MMU_CREATE_VM, S2MMU_VM_X86_TDP |
 			  S2MMU_VM_DISABLE_NX_HUGE_PAGES) != -1)
