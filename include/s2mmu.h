@@ -17,6 +17,7 @@
 #include <linux/srcu.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include <linux/s2mmu.h>
@@ -57,14 +58,24 @@ struct s2mmu_vm;
  *           the type accepts (its @levels).
  * @default_gpa_bits: address width when S2MMU_CREATE_VM gives none.
  * @fault_level: optional: the largest leaf level the type allows for a
- *               fault, given @level, the largest the host mapping allows
- *               (e.g. 4 KiB for an exec fault under an NX huge page
- *               mitigation).  Called outside mmu_lock; may not sleep.
+ *               fault, given @level, the largest the host mapping and the
+ *               slot allow (e.g. 4 KiB for an exec fault under the NX
+ *               huge page mitigation).  Called outside mmu_lock; may not
+ *               sleep.
  * @prepare_page: optional: prepare the host page of @f (f->page, f->pfn,
  *                f->level) before its leaf is installed (e.g. initialise
  *                allocation tags).  Called under mmu_lock for read after
  *                the invalidation retry check; may not sleep.  An error
  *                fails the fault.
+ * @nx_huge_pages: optional: the NX huge page mitigation applies to @vm
+ *                 now: huge leaves are installed non-executable, tables
+ *                 an exec fault links where @fault_level refused a huge
+ *                 leaf are recorded, and the recovery worker runs (see
+ *                 Documentation/locking.rst, "NX huge pages").  Read
+ *                 under mmu_lock by the install and without locks by the
+ *                 hooks and the worker; a change of its answer is
+ *                 followed by a zap of the whole VM (mmu/vm.c).  Never
+ *                 sleeps.
  */
 struct s2mmu_vm_ops {
 	const char *name;
@@ -74,10 +85,24 @@ struct s2mmu_vm_ops {
 	int (*fault_level)(struct s2mmu_vm *vm, const struct s2mmu_fault *f,
 			   int level);
 	int (*prepare_page)(struct s2mmu_vm *vm, struct s2mmu_fault *f);
+	bool (*nx_huge_pages)(struct s2mmu_vm *vm);
 };
 
 extern const struct s2mmu_vm_ops s2mmu_x86_tdp_vm_ops;
 extern const struct s2mmu_vm_ops s2mmu_arm64_s2_vm_ops;
+
+/*
+ * arch-x86/vm.c: the nx_huge_pages module parameter's state (the
+ * parameter itself is mmu/vm.c's, which applies a change to every VM):
+ * S2MMU_X86_NX_AUTO until set, then whether the mitigation is on; and
+ * whether "never" was set, after which it cannot be turned on again.
+ * Written under mmu/vm.c's VM list mutex, read with READ_ONCE().
+ */
+#define S2MMU_X86_NX_AUTO	(-1)
+extern int s2mmu_x86_nx_huge_pages;
+extern bool s2mmu_x86_nx_huge_pages_never;
+bool s2mmu_x86_nx_huge_pages_on(void);
+int s2mmu_x86_nx_huge_pages_parse(const char *val, bool *on, bool *never);
 
 /**
  * struct s2mmu_vm_config - what a VM was created with, parsed from the
@@ -87,12 +112,15 @@ extern const struct s2mmu_vm_ops s2mmu_arm64_s2_vm_ops;
  * @gpa_bits: guest physical address width.
  * @levels: number of stage-2 table levels covering @gpa_bits with 4 KiB
  *          tables of 512 entries.
+ * @nx_huge_pages_disabled: %S2MMU_VM_DISABLE_NX_HUGE_PAGES: the NX huge
+ *                          page mitigation never applies to this VM.
  */
 struct s2mmu_vm_config {
 	const struct s2mmu_vm_ops *ops;
 	u32 type;
 	u32 gpa_bits;
 	u32 levels;
+	bool nx_huge_pages_disabled;
 };
 
 const struct s2mmu_vm_ops *s2mmu_vm_ops_select(u32 type);
@@ -157,11 +185,36 @@ struct s2mmu_slot_cache {
  * @remote_tlb_flushes: s2mmu_flush_remote_tlbs() calls.
  * @invalidations: invalidate_range_start callbacks that overlapped a slot.
  * @zaps: zaps that removed at least one entry.
+ * @nx_lpage_splits: tables recorded as possible NX huge pages and still
+ *                   linked (an instant count, as KVM's): changed under
+ *                   the xa_lock of vm->nx_index.
+ * @nx_lpage_recoveries: recorded tables the recovery worker unlinked.
  */
 struct s2mmu_vm_stat {
 	atomic64_t remote_tlb_flushes;
 	atomic64_t invalidations;
 	atomic64_t zaps;
+	atomic64_t nx_lpage_splits;
+	atomic64_t nx_lpage_recoveries;
+};
+
+/**
+ * struct s2mmu_nx_page - a possible NX huge page: a table an exec fault
+ * linked (created, or split from a huge leaf) where the NX huge page
+ * mitigation refused the huge leaf the host mapping and the slot allow.
+ * Recovery unlinks it so a later non-exec fault can map the region huge
+ * again.  Owned by mmu/nx.c, under the xa_lock of vm->nx_index.
+ * @link: in vm->nx_pages, oldest first.
+ * @gpa: first guest physical address the table maps.
+ * @table_pa: physical address of the table page.
+ * @level: level of the entry pointing at the table (1: a 2 MiB region,
+ *         2: 1 GiB).
+ */
+struct s2mmu_nx_page {
+	struct list_head link;
+	u64 gpa;
+	u64 table_pa;
+	unsigned int level;
 };
 
 /**
@@ -268,6 +321,16 @@ struct s2mmu_vcpu;
  *           ordered) whenever aging cleared an Accessed bit; a vCPU
  *           entering guest mode loads it with acquire and drops its TLB
  *           when it moved (see s2mmu_vcpu_enter_guest()).
+ * @nx_index: the recorded possible NX huge pages (struct s2mmu_nx_page)
+ *            by s2mmu_nx_key(); its xa_lock also protects @nx_pages and
+ *            the records (mmu/nx.c).  Taken inside @mmu_lock (either
+ *            mode) or with no lock (the tree's destroy); takes nothing.
+ * @nx_pages: the records, oldest first: recovery takes from the head.
+ *
+ * @nx_recovery: the NX huge page recovery worker (mmu/vm.c); armed while
+ *               the mitigation applies, cancelled before the VM is torn
+ *               down.
+ * @vm_link: in mmu/vm.c's list of VMs, under its mutex.
  * @stat: event counts.
  * @age_stat: aging counts, per CPU.
  */
@@ -302,6 +365,11 @@ struct s2mmu_vm {
 	bool mm_released;
 	atomic_t tlb_flush_pending;
 	atomic_long_t age_gen;
+	struct xarray nx_index;
+	struct list_head nx_pages;
+
+	struct delayed_work nx_recovery;
+	struct list_head vm_link;
 
 	struct s2mmu_vm_stat stat;
 	struct s2mmu_age_stat __percpu *age_stat;
@@ -412,6 +480,11 @@ struct s2mmu_host_map {
  * @pfn: host frame of the first page of the leaf (aligned to @level).
  * @level: the leaf's level: the largest allowed before the install, the
  *         one installed after it.
+ * @req_level: the largest level the host mapping and the slot allow, set
+ *             before the VM type's @fault_level clipped @level: when the
+ *             type refused a huge leaf (an exec fault under the NX huge
+ *             page mitigation), the install records the tables it links
+ *             above the leaf up to @req_level as possible NX huge pages.
  * @map_writable: the leaf may be writable.
  * @flush: the install removed a translation (a collapse): a flush is owed.
  */
@@ -424,6 +497,7 @@ struct s2mmu_fault {
 	struct page *page;
 	u64 pfn;
 	int level;
+	int req_level;
 	bool map_writable;
 	bool flush;
 };
@@ -450,6 +524,31 @@ void s2mmu_host_walk(struct mm_struct *mm, unsigned long hva,
 int s2mmu_host_get_page(unsigned long hva, bool write, bool may_write,
 			struct page **page, bool *writable);
 
+/* mmu/nx.c: the record of possible NX huge pages */
+void s2mmu_nx_init(struct s2mmu_vm *vm);
+void s2mmu_nx_destroy(struct s2mmu_vm *vm);
+bool s2mmu_nx_recorded(struct s2mmu_vm *vm, u64 gpa, unsigned int level);
+void s2mmu_nx_record(struct s2mmu_vm *vm, u64 gpa, unsigned int level,
+		     u64 table_pa);
+void s2mmu_nx_forget(struct s2mmu_vm *vm, u64 gpa, unsigned int level,
+		     u64 table_pa);
+bool s2mmu_nx_oldest(struct s2mmu_vm *vm, struct s2mmu_nx_page *p);
+
+/**
+ * s2mmu_vm_nx_huge_pages() - does the NX huge page mitigation apply to a
+ * VM now?
+ * @vm: the VM.
+ *
+ * Return: the VM type's answer (&struct s2mmu_vm_ops.nx_huge_pages), false
+ * for types without the mitigation.
+ */
+static inline bool s2mmu_vm_nx_huge_pages(struct s2mmu_vm *vm)
+{
+	const struct s2mmu_vm_ops *ops = vm->cfg.ops;
+
+	return ops->nx_huge_pages && ops->nx_huge_pages(vm);
+}
+
 /* mmu/mmu.c: the VM's use of the table engine */
 int s2mmu_mmu_init(struct s2mmu_vm *vm);
 void s2mmu_mmu_destroy(struct s2mmu_vm *vm);
@@ -472,6 +571,8 @@ void s2mmu_mmu_flush_finish(struct s2mmu_vm *vm);
 int s2mmu_mmu_age_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end,
 			    bool clear);
 int s2mmu_mmu_translate(struct s2mmu_vm *vm, struct s2mmu_translation *t);
+unsigned long s2mmu_mmu_recover_nx_huge_pages(struct s2mmu_vm *vm,
+					      unsigned long nr);
 
 /* mmu/invalidate.c: invalidations in gfn space */
 void s2mmu_mmu_invalidate_begin(struct s2mmu_vm *vm);
@@ -541,7 +642,7 @@ void s2mmu_notifier_unregister(struct s2mmu_vm *vm);
 extern atomic_t s2mmu_nr_vms;
 struct s2mmu_vm *s2mmu_vm_alloc(const struct s2mmu_vm_config *cfg);
 void s2mmu_vm_put(struct s2mmu_vm *vm);
-long s2mmu_vm_get_info(struct s2mmu_vm *vm, void __user *argp);
+long s2mmu_vm_get_info(struct s2mmu_vm *vm, void __user *argp, size_t size);
 
 /* mmu/vcpu.c: the vCPU fd */
 int s2mmu_vcpu_create(struct s2mmu_vm *vm, unsigned long id);

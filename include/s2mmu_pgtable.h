@@ -229,6 +229,11 @@ void s2mmu_table_cache_free(struct s2mmu_table_cache *cache);
  *            it took along); a zap keeps it at most 512.
  * @nr_races: out: lockless changes that lost their cmpxchg and were not
  *            retried (aging: counted as young).
+ * @linked: out: per level of the entry holding it, the physical address
+ *          of the last table this operation linked there (map, split:
+ *          a missing table created, or a huge leaf split), else left as
+ *          the caller set it (0).  For a map of one leaf that is every
+ *          table the map linked.
  */
 struct s2mmu_pt_op {
 	struct s2mmu_table_cache *cache;
@@ -243,6 +248,7 @@ struct s2mmu_pt_op {
 	unsigned long nr_zapped;
 	unsigned long max_step;
 	unsigned long nr_races;
+	u64 linked[S2MMU_PT_MAX_LEVELS];
 };
 
 /* Visits a walker makes, and walker flags. */
@@ -353,6 +359,11 @@ int s2mmu_pgtable_split(struct s2mmu_pgtable *pgt, u64 start, u64 end,
 			unsigned int level, struct s2mmu_pt_op *op);
 int s2mmu_pgtable_collapse(struct s2mmu_pgtable *pgt, u64 gpa,
 			   unsigned int level, struct s2mmu_pt_op *op);
+u64 s2mmu_pgtable_table_pa(struct s2mmu_pgtable *pgt, u64 gpa,
+			   unsigned int level);
+int s2mmu_pgtable_unlink_table(struct s2mmu_pgtable *pgt, u64 gpa,
+			       unsigned int level, u64 table_pa,
+			       struct s2mmu_pt_op *op);
 
 /* s2mmu_pgtable_zap() modes */
 #define S2MMU_ZAP_LEAVES	0	/* remove leaves, keep (empty) tables */

@@ -9,8 +9,8 @@
  *  2. table pages for the install, allocated now, never under mmu_lock;
  *  3. the invalidation sequence, then the page by GUP, fast path first,
  *     with no long-term pin (mmu/host.c);
- *  4. the leaf level: the host mapping's, clipped by the VM type
- *     (vm_ops->fault_level) and the slot's alignment;
+ *  4. the leaf level: the host mapping's, clipped by the slot's alignment
+ *     (the level requested) and then by the VM type (vm_ops->fault_level);
  *  5. under mmu_lock for read: the retry check, the VM type's
  *     vm_ops->prepare_page, and the install with cmpxchg (mmu/mmu.c), so
  *     vCPUs fault in parallel.
@@ -82,9 +82,10 @@ static int s2mmu_fault_host(struct s2mmu_vm *vm, struct s2mmu_fault *f)
 		return ret;
 	s2mmu_host_walk(vm->mm, f->hva, &host);
 	level = min_t(int, host.level, S2MMU_PT_MAX_LEAF_LEVEL);
+	f->req_level = s2mmu_memslot_max_level(f->slot, f->gfn, f->hva, level);
+	f->level = f->req_level;
 	if (ops->fault_level)
-		level = ops->fault_level(vm, f, level);
-	f->level = s2mmu_memslot_max_level(f->slot, f->gfn, f->hva, level);
+		f->level = min(f->level, ops->fault_level(vm, f, f->req_level));
 	f->pfn = page_to_pfn(f->page) -
 		 (f->gfn & ((1ULL << (f->level * S2MMU_PT_LEVEL_BITS)) - 1));
 	return 0;

@@ -5,6 +5,7 @@
  * Documentation/index.rst).
  */
 #include <linux/anon_inodes.h>
+#include <linux/capability.h>
 #include <linux/device.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -80,7 +81,8 @@ static long s2mmu_vm_ioctl(struct file *file, unsigned int cmd,
 
 	switch (cmd) {
 	case S2MMU_GET_VM_INFO:
-		return s2mmu_vm_get_info(vm, argp);
+	case S2MMU_GET_VM_INFO_V1:
+		return s2mmu_vm_get_info(vm, argp, _IOC_SIZE(cmd));
 	case S2MMU_SET_MEMORY_REGION:
 		return s2mmu_vm_ioctl_set_memory_region(vm, argp);
 	case S2MMU_CREATE_VCPU:
@@ -105,7 +107,8 @@ static const struct file_operations s2mmu_vm_fops = {
  * @arg: the VM type and address width, see s2mmu_parse_vm_type().
  *
  * Return: a new VM file descriptor (O_CLOEXEC), -EINVAL for a bad @arg,
- * -EIO when the caller has no mm (a kernel thread), -ENOMEM, or the error
+ * -EPERM for %S2MMU_VM_DISABLE_NX_HUGE_PAGES without CAP_SYS_BOOT, -EIO
+ * when the caller has no mm (a kernel thread), -ENOMEM, or the error
  * from registering the notifier or allocating the fd.
  */
 static int s2mmu_vm_create(unsigned long arg)
@@ -118,6 +121,9 @@ static int s2mmu_vm_create(unsigned long arg)
 	ret = s2mmu_parse_vm_type(arg, &cfg);
 	if (ret)
 		return ret;
+	/* The mitigation protects the host: opting out is the admin's call. */
+	if (cfg.nx_huge_pages_disabled && !capable(CAP_SYS_BOOT))
+		return -EPERM;
 	if (!current->mm)
 		return -EIO;
 

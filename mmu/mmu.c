@@ -4,8 +4,10 @@
  * under its locks.  Faults install with mmu_lock held for read (cmpxchg,
  * losers retry); zaps hold it for write, claim their TLB flush under it
  * and flush after dropping it (s2mmu_mmu_flush_claim()); the vCPU walker
- * and S2MMU_TRANSLATE walk locklessly under RCU; aging holds it for read.
- * The rules and the races they close: Documentation/locking.rst.
+ * and S2MMU_TRANSLATE walk locklessly under RCU; aging holds it for read;
+ * NX huge page recovery holds it for read and unlinks recorded tables
+ * with cmpxchg.  The rules and the races they close:
+ * Documentation/locking.rst.
  */
 #include <linux/delay.h>
 #include <linux/mm.h>
@@ -58,7 +60,9 @@ int s2mmu_mmu_init(struct s2mmu_vm *vm)
 	if (ret) {
 		free_percpu(vm->age_stat);
 		vm->age_stat = NULL;
+		return ret;
 	}
+	s2mmu_nx_init(vm);
 	return ret;
 }
 
@@ -69,6 +73,7 @@ int s2mmu_mmu_init(struct s2mmu_vm *vm)
 void s2mmu_mmu_destroy(struct s2mmu_vm *vm)
 {
 	s2mmu_pgtable_destroy(&vm->pgt);
+	s2mmu_nx_destroy(vm);
 	free_percpu(vm->age_stat);
 	vm->age_stat = NULL;
 }
@@ -164,6 +169,32 @@ static bool s2mmu_mmu_leaf_covers(struct s2mmu_vm *vm, u64 gpa, u64 pa,
 	       (info.prot & prot) == prot;
 }
 
+/*
+ * Record the tables an exec fault linked above its leaf where the NX huge
+ * page mitigation refused the huge leaf (levels up to f->req_level).
+ */
+static void s2mmu_mmu_nx_record(struct s2mmu_vm *vm,
+				const struct s2mmu_fault *f,
+				const struct s2mmu_pt_op *op, int lvl)
+{
+	for (lvl++; lvl <= f->req_level; lvl++)
+		if (op->linked[lvl])
+			s2mmu_nx_record(vm, f->gfn << PAGE_SHIFT, lvl,
+					op->linked[lvl]);
+}
+
+/* A leaf's rights: huge leaves are not executable under the mitigation. */
+static u32 s2mmu_mmu_leaf_prot(const struct s2mmu_fault *f, int lvl, bool nx)
+{
+	u32 prot = S2MMU_PROT_R | S2MMU_PROT_X;
+
+	if (f->map_writable)
+		prot |= S2MMU_PROT_W;
+	if (nx && lvl)
+		prot &= ~S2MMU_PROT_X;
+	return prot;
+}
+
 /**
  * s2mmu_mmu_install() - install the leaf a fault resolved.
  * @vm: the VM.
@@ -175,7 +206,16 @@ static bool s2mmu_mmu_leaf_covers(struct s2mmu_vm *vm, u64 gpa, u64 pa,
  *     tables (see below); @f->map_writable, map writable; @f->flush, set
  *     when an existing translation was removed (a table of small leaves
  *     collapsed for a huge one, or a racing fault's leaf replaced): the
- *     caller claims the flush before dropping mmu_lock.
+ *     caller claims the flush before dropping mmu_lock; @f->req_level,
+ *     the level the host and the slot allow (see below).
+ *
+ * Under the NX huge page mitigation (s2mmu_vm_nx_huge_pages()) huge
+ * leaves are installed non-executable, and when the VM type refused a
+ * huge leaf (@f->level below @f->req_level: an exec fault) the tables the
+ * map links above the leaf are recorded as possible NX huge pages
+ * (mmu/nx.c).  A fault never collapses a recorded table: it maps the next
+ * level down instead, so the region stays mapped small until recovery
+ * unlinks the table (as KVM's disallowed_hugepage_adjust()).
  *
  * A leaf that already maps the frame with at least these rights (another
  * vCPU's fault) is kept: it was installed under the same invalidation
@@ -198,16 +238,15 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 		.mmu_lock	= &vm->mmu_lock,
 		.shared		= true,
 	};
+	bool nx = s2mmu_vm_nx_huge_pages(vm);
 	int lvl = f->level;
 	u64 size = s2mmu_pt_level_size(lvl);
 	u64 gpa = (f->gfn << PAGE_SHIFT) & ~(size - 1);
 	u64 pa = f->pfn << PAGE_SHIFT;
-	u32 prot = S2MMU_PROT_R | S2MMU_PROT_X;
+	u32 prot = s2mmu_mmu_leaf_prot(f, lvl, nx);
 	int ret;
 
 	lockdep_assert_held_read(&vm->mmu_lock);
-	if (f->map_writable)
-		prot |= S2MMU_PROT_W;
 	if (s2mmu_mmu_leaf_covers(vm, gpa, pa, lvl, prot))
 		return 0;
 	/* Host memory the format cannot address: no guest exit can fix it. */
@@ -219,7 +258,10 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 		if (ret != -EEXIST)
 			break;
 		/* Small leaves where a huge one goes: unlink their table. */
-		ret = s2mmu_pgtable_collapse(&vm->pgt, gpa, lvl, &op);
+		if (nx && s2mmu_nx_recorded(vm, gpa, lvl))
+			ret = -EBUSY;	/* a possible NX huge page: keep it */
+		else
+			ret = s2mmu_pgtable_collapse(&vm->pgt, gpa, lvl, &op);
 		if (ret == -EBUSY) {
 			/* A table of tables: map one level down instead. */
 			u64 off = ((f->gfn << PAGE_SHIFT) - gpa) &
@@ -229,6 +271,7 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 			size = s2mmu_pt_level_size(lvl);
 			gpa += off;
 			pa += off;
+			prot = s2mmu_mmu_leaf_prot(f, lvl, nx);
 			continue;
 		}
 		S2MMU_TEST_HOOK(s2mmu_mmu_test_collapse_hook, vm);
@@ -243,6 +286,8 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 			ret = -EAGAIN;
 		break;
 	}
+	if (!ret && nx && f->level < f->req_level)
+		s2mmu_mmu_nx_record(vm, f, &op, lvl);
 	f->level = lvl;
 	f->flush |= op.flush;
 	return ret;
@@ -460,4 +505,88 @@ int s2mmu_mmu_translate(struct s2mmu_vm *vm, struct s2mmu_translation *t)
 	t->accessed = !!(info.prot & S2MMU_PROT_ACCESSED);
 	t->dirty = !!(info.prot & S2MMU_PROT_DIRTY);
 	return 0;
+}
+
+#ifdef S2MMU_KUNIT
+/*
+ * KUnit: recovery yields after every table when set, and the hook runs
+ * at the yield, with mmu_lock dropped, before rescheduling.
+ */
+bool s2mmu_mmu_test_nx_force_yield;
+void (*s2mmu_mmu_test_nx_yield_hook)(struct s2mmu_vm *vm);
+#define s2mmu_mmu_nx_force_yield()	READ_ONCE(s2mmu_mmu_test_nx_force_yield)
+#else
+#define s2mmu_mmu_nx_force_yield()	false
+#endif
+
+/*
+ * Drop mmu_lock (read) to reschedule, flushing first what recovery has
+ * unlinked so far: a yield never leaves a flush pending (the seed of
+ * issue 11: a zap that yielded with an earlier step's flush still owed
+ * released the lock with stale TLB entries).
+ */
+static void s2mmu_mmu_nx_yield(struct s2mmu_vm *vm, struct s2mmu_pt_op *op)
+	__must_hold(&vm->mmu_lock)
+{
+	bool flush = s2mmu_mmu_flush_claim(vm, op->flush);
+
+	op->flush = false;
+	read_unlock(&vm->mmu_lock);
+	if (flush)
+		s2mmu_mmu_flush_finish(vm);
+	S2MMU_TEST_HOOK(s2mmu_mmu_test_nx_yield_hook, vm);
+	cond_resched();
+	read_lock(&vm->mmu_lock);
+}
+
+/**
+ * s2mmu_mmu_recover_nx_huge_pages() - unlink the oldest recorded possible
+ * NX huge pages.
+ * @vm: the VM.
+ * @nr: how many records to take (the worker's DIV_ROUND_UP(splits,
+ *      ratio)).
+ *
+ * Holds mmu_lock for read, so vCPU faults go on meanwhile: each table is
+ * unlinked only if its parent entry still points at it, with cmpxchg
+ * (s2mmu_pgtable_unlink_table()); a table a racing fault replaced or is
+ * changing is left for a later turn, and one that holds tables waits at
+ * the tail for them to go first.  Between tables it yields when a
+ * reschedule or a writer is due, and only after flushing what it has
+ * unlinked; it flushes once more after dropping the lock at the end, so
+ * it returns only once no vCPU TLB holds a translation it removed.
+ *
+ * Context: process context; takes mmu_lock for read; sleeps.
+ * Return: the tables unlinked.
+ */
+unsigned long s2mmu_mmu_recover_nx_huge_pages(struct s2mmu_vm *vm,
+					      unsigned long nr)
+{
+	struct s2mmu_pt_op op = {
+		.mmu_lock	= &vm->mmu_lock,
+		.shared		= true,
+	};
+	unsigned long done = 0;
+	struct s2mmu_nx_page p;
+	bool flush;
+	int ret;
+
+	read_lock(&vm->mmu_lock);
+	while (nr-- && s2mmu_nx_oldest(vm, &p)) {
+		ret = s2mmu_pgtable_unlink_table(&vm->pgt, p.gpa, p.level,
+						 p.table_pa, &op);
+		/* Unlinked: the change hook dropped the record. */
+		if (!ret)
+			done++;
+		else if (ret == -ENOENT)
+			s2mmu_nx_forget(vm, p.gpa, p.level, p.table_pa);
+		if (nr && (s2mmu_mmu_nx_force_yield() || need_resched() ||
+			   rwlock_needbreak(&vm->mmu_lock)))
+			s2mmu_mmu_nx_yield(vm, &op);
+	}
+	flush = s2mmu_mmu_flush_claim(vm, op.flush);
+	read_unlock(&vm->mmu_lock);
+	if (flush)
+		s2mmu_mmu_flush_finish(vm);
+	atomic64_add(done, &vm->stat.nx_lpage_recoveries);
+	return done;
 }

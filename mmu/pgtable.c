@@ -370,8 +370,10 @@ static int pt_link_table(struct s2mmu_walk_ctx *ctx, struct s2mmu_pt_op *op)
 		}
 		if (pt_set_entry(pgt, ctx->ptep, &old,
 				 ops->make_table(virt_to_phys(table)),
-				 ctx->addr, level, PT_SET_RACE, op))
+				 ctx->addr, level, PT_SET_RACE, op)) {
+			op->linked[level] = virt_to_phys(table);
 			return 0;
+		}
 
 		/* Lost a race: look again at what is there now (in @old). */
 		pt_cache_push(op, table);
@@ -557,6 +559,94 @@ int s2mmu_pgtable_split(struct s2mmu_pgtable *pgt, u64 start, u64 end,
 	return s2mmu_pgtable_walk(pgt, start, end - start, &walker);
 }
 
+/*
+ * Walk down to the entry of @level mapping @gpa: 0 with *@ptep and *@old
+ * set, -ENOENT when an entry above it is no table, -EAGAIN when one is
+ * frozen.  Context: rcu_read_lock() held.
+ */
+static int pt_descend(struct s2mmu_pgtable *pgt, u64 gpa, unsigned int level,
+		      u64 **ptep, u64 *old)
+{
+	unsigned int l = pgt->levels - 1;
+	u64 *table = pgt->root;
+
+	for (;;) {
+		*ptep = &table[pt_index(gpa, l)];
+		*old = READ_ONCE(**ptep);
+		if (l == level)
+			return 0;
+		if (pt_is_frozen(pgt, *old))
+			return -EAGAIN;
+		if (!pgt->ops->is_table(*old, l))
+			return -ENOENT;
+		table = pt_table_va(pgt, *old);
+		l--;
+	}
+}
+
+/*
+ * Unlink the table held by the entry of @level mapping @gpa, leaving the
+ * entry empty: any table when @table_pa is NULL (collapse), or only the
+ * table at *@table_pa (unlink).  The entry is replaced with cmpxchg from
+ * the value read, so a table a racing thread replaced is left alone.
+ * @none is returned when the entry holds no (such) table.
+ */
+static int pt_unlink_at(struct s2mmu_pgtable *pgt, u64 gpa, unsigned int level,
+			const u64 *table_pa, int none, struct s2mmu_pt_op *op)
+{
+	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	u64 *ptep, old;
+	long n;
+	int ret;
+
+	if (!level || level >= pgt->levels || gpa >= pt_max_addr(pgt))
+		return -EINVAL;
+
+	rcu_read_lock();
+	ret = pt_descend(pgt, gpa, level, &ptep, &old);
+	if (ret == -ENOENT || (!ret && !ops->is_table(old, level))) {
+		ret = pt_is_frozen(pgt, old) ? -EAGAIN : none;
+	} else if (!ret && table_pa && ops->table_pa(old) != *table_pa) {
+		ret = none;
+	} else if (!ret && pt_table_has_tables(pgt, old, level)) {
+		/* More than one table page: not in one step. */
+		ret = -EBUSY;
+	} else if (!ret) {
+		n = pt_replace_table(pgt, ptep, old,
+				     round_down(gpa, s2mmu_pt_level_size(level)),
+				     level, 0, op);
+		ret = n < 0 ? n : 0;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/**
+ * s2mmu_pgtable_table_pa() - the table an entry holds.
+ * @pgt: the tree.
+ * @gpa: a guest physical address the entry maps.
+ * @level: level of the entry (1 or above).
+ *
+ * Context: any; takes rcu_read_lock() itself.  The answer is of one
+ * instant: only the caller's locks keep it true.
+ * Return: the physical address of the table the entry of @level mapping
+ * @gpa points at, or 0 when it holds no table (or is frozen).
+ */
+u64 s2mmu_pgtable_table_pa(struct s2mmu_pgtable *pgt, u64 gpa,
+			   unsigned int level)
+{
+	u64 *ptep, old, pa = 0;
+
+	if (!level || level >= pgt->levels || gpa >= pt_max_addr(pgt))
+		return 0;
+	rcu_read_lock();
+	if (!pt_descend(pgt, gpa, level, &ptep, &old) &&
+	    pgt->ops->is_table(old, level))
+		pa = pgt->ops->table_pa(old);
+	rcu_read_unlock();
+	return pa;
+}
+
 /**
  * s2mmu_pgtable_collapse() - remove the table at a level so a huge leaf
  *			      can be mapped there.
@@ -576,47 +666,35 @@ int s2mmu_pgtable_split(struct s2mmu_pgtable *pgt, u64 start, u64 end,
 int s2mmu_pgtable_collapse(struct s2mmu_pgtable *pgt, u64 gpa,
 			   unsigned int level, struct s2mmu_pt_op *op)
 {
-	const struct s2mmu_pgtable_ops *ops = pgt->ops;
-	unsigned int l = pgt->levels - 1;
-	u64 *table = pgt->root;
-	int ret = 0;
-	u64 *ptep;
-	u64 old;
+	return pt_unlink_at(pgt, gpa, level, NULL, 0, op);
+}
 
-	if (!level || level >= pgt->levels || gpa >= pt_max_addr(pgt))
-		return -EINVAL;
-
-	rcu_read_lock();
-	for (;;) {
-		ptep = &table[pt_index(gpa, l)];
-		old = READ_ONCE(*ptep);
-		if (pt_is_frozen(pgt, old)) {
-			ret = -EAGAIN;
-			break;
-		}
-		if (!ops->is_table(old, l))
-			break;
-		if (l == level) {
-			long n;
-
-			/* More than one table page: not in one step. */
-			if (pt_table_has_tables(pgt, old, l)) {
-				ret = -EBUSY;
-				break;
-			}
-			n = pt_replace_table(pgt, ptep, old,
-					     round_down(gpa,
-							s2mmu_pt_level_size(l)),
-					     l, 0, op);
-
-			ret = n < 0 ? n : 0;
-			break;
-		}
-		table = pt_table_va(pgt, old);
-		l--;
-	}
-	rcu_read_unlock();
-	return ret;
+/**
+ * s2mmu_pgtable_unlink_table() - remove one given table from the tree.
+ * @pgt: the tree.
+ * @gpa: a guest physical address the table maps.
+ * @level: level of the entry pointing at the table (1 or above).
+ * @table_pa: physical address of the table (as reported in @op->linked
+ *            by the map that linked it).
+ * @op: lock mode; @op->flush is set when the table was removed.
+ *
+ * Unlinks the table only if the entry of @level mapping @gpa still points
+ * at @table_pa, with cmpxchg from that value, so under a shared lock it
+ * never removes a table a racing thread linked in its place; the entry is
+ * left empty and the table torn down as a collapse does.  One step: a
+ * table that holds tables itself is left alone (-EBUSY).
+ *
+ * Context: mmu_lock held for read or write; takes rcu_read_lock() itself;
+ * never sleeps.
+ * Return: 0, -ENOENT when the entry no longer points at the table,
+ * -EINVAL, -EBUSY for a table of tables, or -EAGAIN if the entry is frozen
+ * or changed meanwhile.
+ */
+int s2mmu_pgtable_unlink_table(struct s2mmu_pgtable *pgt, u64 gpa,
+			       unsigned int level, u64 table_pa,
+			       struct s2mmu_pt_op *op)
+{
+	return pt_unlink_at(pgt, gpa, level, &table_pa, -ENOENT, op);
 }
 
 /* Zap the leaf the iterator stands on; false if it changed meanwhile. */

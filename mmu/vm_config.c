@@ -35,17 +35,20 @@ const struct s2mmu_vm_ops *s2mmu_vm_ops_select(u32 type)
 
 /**
  * s2mmu_parse_vm_type() - validate and decode an S2MMU_CREATE_VM argument.
- * @arg: the ioctl argument: type in bits 0-7, address width in bits 8-15.
+ * @arg: the ioctl argument: type in bits 0-7, address width in bits 8-15,
+ *       flags from bit 24.
  * @cfg: filled on success.
  *
  * The type's entry format decides which widths it translates: the x86
  * TDP format takes 48 (4-level) or 57 (5-level) address bits; the arm64
  * stage-2 format, 4 KiB granule, takes 32 to 48 bits and walks from the
  * start level those bits imply (no concatenated root tables).  A width of
- * 0 asks for the type's default.
+ * 0 asks for the type's default.  %S2MMU_VM_DISABLE_NX_HUGE_PAGES is taken
+ * by types with the NX huge page mitigation only (the caller checks the
+ * capability it needs).
  *
- * Return: 0, or -EINVAL for an unknown type, an unsupported width or any
- * other bit set.
+ * Return: 0, or -EINVAL for an unknown type, an unsupported width, a flag
+ * the type does not take or any other bit set.
  */
 int s2mmu_parse_vm_type(unsigned long arg, struct s2mmu_vm_config *cfg)
 {
@@ -54,10 +57,14 @@ int s2mmu_parse_vm_type(unsigned long arg, struct s2mmu_vm_config *cfg)
 	const struct s2mmu_vm_ops *ops;
 	int levels;
 
-	if (arg & ~(S2MMU_VM_TYPE_MASK | S2MMU_VM_GPA_BITS_MASK))
+	if (arg & ~(S2MMU_VM_TYPE_MASK | S2MMU_VM_GPA_BITS_MASK |
+		    S2MMU_VM_DISABLE_NX_HUGE_PAGES))
 		return -EINVAL;
 	ops = s2mmu_vm_ops_select(type);
 	if (!ops)
+		return -EINVAL;
+	/* Only a type with the mitigation can opt out of it. */
+	if ((arg & S2MMU_VM_DISABLE_NX_HUGE_PAGES) && !ops->nx_huge_pages)
 		return -EINVAL;
 	if (!bits)
 		bits = ops->default_gpa_bits;
@@ -69,6 +76,7 @@ int s2mmu_parse_vm_type(unsigned long arg, struct s2mmu_vm_config *cfg)
 	cfg->type = type;
 	cfg->gpa_bits = bits;
 	cfg->levels = levels;
+	cfg->nx_huge_pages_disabled = !!(arg & S2MMU_VM_DISABLE_NX_HUGE_PAGES);
 	return 0;
 }
 

@@ -603,6 +603,70 @@ static void pt_frozen_test(struct kunit *test)
 	pt_expect_no_leak(test, env);
 }
 
+/*
+ * A map reports the tables it linked (created or split); unlinking a given
+ * table removes it only while its parent entry still points at it.
+ */
+static void pt_unlink_table_test(struct kunit *test)
+{
+	struct pt_env *env = pt_env_new(test);
+	u64 made, split, upper;
+
+	memset(env->op.linked, 0, sizeof(env->op.linked));
+	KUNIT_ASSERT_EQ(test, pt_map(test, env, 0x201000, 0x201000, SZ_4K_ULL,
+				     0, PROT_RW), 0);
+	made = env->op.linked[1];
+	upper = env->op.linked[2];
+	KUNIT_EXPECT_NE(test, made, 0);
+	KUNIT_EXPECT_NE(test, upper, 0);
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_table_pa(&env->pgt, 0x2ff000, 1),
+			made);
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_table_pa(&env->pgt, 0x200000, 2),
+			upper);
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_table_pa(&env->pgt, 0x400000, 1),
+			0);
+
+	/* A huge leaf split by a 4 KiB map: the split's table. */
+	KUNIT_ASSERT_EQ(test, pt_map(test, env, 0x400000, 0x400000, SZ_2M_ULL,
+				     1, S2MMU_PROT_R), 0);
+	memset(env->op.linked, 0, sizeof(env->op.linked));
+	KUNIT_ASSERT_EQ(test, pt_map(test, env, 0x401000, 0x401000, SZ_4K_ULL,
+				     0, S2MMU_PROT_R | S2MMU_PROT_X), 0);
+	split = env->op.linked[1];
+	KUNIT_EXPECT_NE(test, split, 0);
+	KUNIT_EXPECT_NE(test, split, made);
+	KUNIT_EXPECT_EQ(test, env->op.linked[2], 0);
+
+	/* Not the table the entry holds: left alone. */
+	env->op.flush = false;
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_unlink_table(&env->pgt, 0x200000,
+							 1, split, &env->op),
+			-ENOENT);
+	KUNIT_EXPECT_FALSE(test, env->op.flush);
+	pt_expect_map(test, env, 0x201000, 0x201000, 0, PROT_RW);
+	/* A table of tables is not torn down in one step. */
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_unlink_table(&env->pgt, 0x200000,
+							 2, upper, &env->op),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_unlink_table(&env->pgt, 0x200000,
+							 0, made, &env->op),
+			-EINVAL);
+
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_unlink_table(&env->pgt, 0x200000,
+							 1, made, &env->op), 0);
+	KUNIT_EXPECT_TRUE(test, env->op.flush);
+	pt_expect_unmapped(test, env, 0x201000);
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_table_pa(&env->pgt, 0x200000, 1),
+			0);
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_unlink_table(&env->pgt, 0x200000,
+							 1, made, &env->op),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_unlink_table(&env->pgt, 0x4ff000,
+							 1, split, &env->op), 0);
+	pt_expect_unmapped(test, env, 0x401000);
+	pt_expect_no_leak(test, env);
+}
+
 struct pt_visits {
 	unsigned int pre, post, leaf, order_errors;
 	u64 last_leaf;
@@ -691,6 +755,7 @@ static struct kunit_case pt_engine_cases[] = {
 	PT_FMT_CASE(pt_zap_yield_test),
 	PT_FMT_CASE(pt_wrprotect_age_test),
 	PT_FMT_CASE(pt_frozen_test),
+	PT_FMT_CASE(pt_unlink_table_test),
 	PT_FMT_CASE(pt_walk_iter_test),
 	PT_FMT_CASE(pt_rcu_test),
 	PT_FMT_CASE(pt_concurrent_map_test),

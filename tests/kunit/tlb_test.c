@@ -21,33 +21,6 @@
 #define H	S2MMU_KUNIT_HVA
 #define GFN	0x100ULL
 
-/* A guest-mode translation as mmu/run.c does it: TLB, else walk + fill. */
-static int tlb_translate(struct s2mmu_vcpu *vcpu, u64 gfn,
-			 unsigned int access, u64 *pfn)
-{
-	struct s2mmu_walk_result res;
-
-	if (s2mmu_tlb_lookup(vcpu, gfn, access, pfn))
-		return 0;
-	if (s2mmu_mmu_walk(vcpu->vm, gfn << PAGE_SHIFT, access, &res))
-		return -EFAULT;
-	s2mmu_tlb_fill(vcpu, gfn, &res);
-	*pfn = res.pfn;
-	return 0;
-}
-
-/* One burst: enter guest mode, translate @gfn, leave.  Return: as above. */
-static int tlb_burst(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
-		     u64 *pfn)
-{
-	int ret;
-
-	s2mmu_vcpu_enter_guest(vcpu);
-	ret = tlb_translate(vcpu, gfn, access, pfn);
-	s2mmu_vcpu_exit_guest(vcpu);
-	return ret;
-}
-
 static struct s2mmu_vm *tlb_vm(struct kunit *test, struct s2mmu_vcpu **vcpu)
 {
 	struct s2mmu_vm *vm = s2mmu_kunit_vm_create(test, S2MMU_VM_X86_TDP);
@@ -147,7 +120,7 @@ static void tlb_flush_outside_guest_test(struct kunit *test)
 	bool hit;
 
 	s2mmu_kunit_map(test, vm, GFN);
-	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
 	KUNIT_EXPECT_EQ(test, pfn, 0x1000 + GFN);
 
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tlb_hook_clear,
@@ -181,7 +154,7 @@ static void tlb_flush_waits_for_guest_test(struct kunit *test)
 	bool hit;
 
 	s2mmu_kunit_map(test, vm, GFN);
-	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tlb_hook_clear,
 							NULL), 0);
 
@@ -213,7 +186,7 @@ static void tlb_flush_exit_unacked_test(struct kunit *test)
 	bool hit;
 
 	s2mmu_kunit_map(test, vm, GFN);
-	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tlb_hook_clear,
 							NULL), 0);
 
@@ -247,7 +220,7 @@ static void tlb_zap_waits_for_guest_test(struct kunit *test)
 	int ret;
 
 	s2mmu_kunit_map(test, vm, GFN);
-	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tlb_hook_clear,
 							NULL), 0);
 
@@ -259,7 +232,7 @@ static void tlb_zap_waits_for_guest_test(struct kunit *test)
 	s2mmu_invalidate_range_start(vm, H, H + PAGE_SIZE, S2MMU_ZAP_NO_YIELD,
 				     true);
 	WRITE_ONCE(s2mmu_tlb_test_wait_hook, NULL);
-	ret = tlb_translate(vcpu, GFN, S2MMU_ACCESS_R, &pfn);
+	ret = s2mmu_kunit_translate(vcpu, GFN, S2MMU_ACCESS_R, &pfn);
 	s2mmu_vcpu_exit_guest(vcpu);
 	s2mmu_invalidate_range_end(vm, H, H + PAGE_SIZE);
 
@@ -395,7 +368,7 @@ static int tlb_runner_fn(void *data)
 		int ret;
 
 		s2mmu_vcpu_enter_guest(r->vcpu);
-		ret = tlb_translate(r->vcpu, GFN, S2MMU_ACCESS_R, &pfn);
+		ret = s2mmu_kunit_translate(r->vcpu, GFN, S2MMU_ACCESS_R, &pfn);
 		s2mmu_vcpu_exit_guest(r->vcpu);
 		if (zapped) {
 			r->bursts_after++;

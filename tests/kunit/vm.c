@@ -156,3 +156,47 @@ struct s2mmu_vcpu *s2mmu_kunit_vcpu_add(struct kunit *test,
 	mutex_unlock(&vm->lock);
 	return vcpu;
 }
+
+/**
+ * s2mmu_kunit_translate() - a guest-mode translation as mmu/run.c does
+ * it: the TLB, else a walk that fills it.
+ * @vcpu: the vCPU, in guest mode.
+ * @gfn: the guest frame.
+ * @access: S2MMU_ACCESS_* needed.
+ * @pfn: out: the host frame.
+ *
+ * Return: 0, or -EFAULT when the walk finds no entry allowing @access.
+ */
+int s2mmu_kunit_translate(struct s2mmu_vcpu *vcpu, u64 gfn,
+			  unsigned int access, u64 *pfn)
+{
+	struct s2mmu_walk_result res;
+
+	if (s2mmu_tlb_lookup(vcpu, gfn, access, pfn))
+		return 0;
+	if (s2mmu_mmu_walk(vcpu->vm, gfn << PAGE_SHIFT, access, &res))
+		return -EFAULT;
+	s2mmu_tlb_fill(vcpu, gfn, &res);
+	*pfn = res.pfn;
+	return 0;
+}
+
+/**
+ * s2mmu_kunit_burst() - one guest-mode burst translating one frame.
+ * @vcpu: the vCPU, outside guest mode.
+ * @gfn: the guest frame.
+ * @access: S2MMU_ACCESS_* needed.
+ * @pfn: out: the host frame.
+ *
+ * Return: as s2mmu_kunit_translate().
+ */
+int s2mmu_kunit_burst(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
+		      u64 *pfn)
+{
+	int ret;
+
+	s2mmu_vcpu_enter_guest(vcpu);
+	ret = s2mmu_kunit_translate(vcpu, gfn, access, pfn);
+	s2mmu_vcpu_exit_guest(vcpu);
+	return ret;
+}

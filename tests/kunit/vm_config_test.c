@@ -48,6 +48,8 @@ static const struct vm_type_case vm_type_cases[] = {
 	{ "type 3",		3,		-EINVAL },
 	{ "type 255",		0xff,		-EINVAL },
 	{ "x86 bit 16",		X86 | BIT(16),	-EINVAL },
+	{ "x86 no NX huge",	X86 | S2MMU_VM_DISABLE_NX_HUGE_PAGES, 0, X86, 48, 4 },
+	{ "arm64 no NX huge",	ARM | S2MMU_VM_DISABLE_NX_HUGE_PAGES, -EINVAL },
 	{ "arm64 bit 31",	ARM | BIT(31),	-EINVAL },
 	{ "x86 top bit",	X86 | BIT(BITS_PER_LONG - 1), -EINVAL },
 	{ "all ones",		~0UL,		-EINVAL },
@@ -76,6 +78,8 @@ static void vm_config_parse_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, cfg.type, c->type);
 	KUNIT_EXPECT_EQ(test, cfg.gpa_bits, c->gpa_bits);
 	KUNIT_EXPECT_EQ(test, cfg.levels, c->levels);
+	KUNIT_EXPECT_EQ(test, cfg.nx_huge_pages_disabled,
+			!!(c->arg & S2MMU_VM_DISABLE_NX_HUGE_PAGES));
 	KUNIT_EXPECT_EQ(test, s2mmu_vm_config_max_gpa(&cfg),
 			1ULL << c->gpa_bits);
 }
@@ -125,7 +129,10 @@ static void vm_config_sweep_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, valid, 3 + 1 + 17);
 }
 
-/* Any bit above the width field makes an otherwise valid argument invalid. */
+/*
+ * Any bit above the width field but a flag the type takes makes an
+ * otherwise valid argument invalid.
+ */
 static void vm_config_stray_bits_test(struct kunit *test)
 {
 	static const unsigned long good[] = {
@@ -136,10 +143,14 @@ static void vm_config_stray_bits_test(struct kunit *test)
 
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
 		KUNIT_ASSERT_EQ(test, s2mmu_parse_vm_type(good[i], &cfg), 0);
-		for (bit = 16; bit < BITS_PER_LONG; bit++)
+		for (bit = 16; bit < BITS_PER_LONG; bit++) {
+			if (BIT(bit) == S2MMU_VM_DISABLE_NX_HUGE_PAGES &&
+			    (good[i] & S2MMU_VM_TYPE_MASK) == X86)
+				continue;
 			KUNIT_EXPECT_EQ_MSG(test,
 					    s2mmu_parse_vm_type(good[i] | BIT(bit), &cfg),
 					    -EINVAL, "arg %#lx bit %u", good[i], bit);
+		}
 	}
 }
 
@@ -162,10 +173,19 @@ static void uapi_layout_test(struct kunit *test)
 	EXPECT_OFF(test, struct s2mmu_vm_info, stat_zaps, 32);
 	EXPECT_OFF(test, struct s2mmu_vm_info, stat_remote_tlb_flushes, 40);
 	EXPECT_OFF(test, struct s2mmu_vm_info, stat_table_pages, 48);
-	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_vm_info), 56);
+	KUNIT_EXPECT_EQ(test, S2MMU_VM_INFO_SIZE_V1, 56);
+	EXPECT_OFF(test, struct s2mmu_vm_info, flags, 56);
+	EXPECT_OFF(test, struct s2mmu_vm_info, pad, 60);
+	EXPECT_OFF(test, struct s2mmu_vm_info, stat_nx_lpage_splits, 64);
+	EXPECT_OFF(test, struct s2mmu_vm_info, stat_nx_lpage_recoveries, 72);
+	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_vm_info), 80);
 	KUNIT_EXPECT_EQ(test, _IOC_SIZE(S2MMU_GET_VM_INFO),
 			sizeof(struct s2mmu_vm_info));
 	KUNIT_EXPECT_EQ(test, _IOC_DIR(S2MMU_GET_VM_INFO), _IOC_READ);
+	KUNIT_EXPECT_EQ(test, _IOC_SIZE(S2MMU_GET_VM_INFO_V1),
+			S2MMU_VM_INFO_SIZE_V1);
+	KUNIT_EXPECT_EQ(test, _IOC_NR(S2MMU_GET_VM_INFO_V1),
+			_IOC_NR(S2MMU_GET_VM_INFO));
 
 	EXPECT_OFF(test, struct s2mmu_memory_region, slot, 0);
 	EXPECT_OFF(test, struct s2mmu_memory_region, flags, 4);

@@ -578,19 +578,6 @@ static long anon_huge_kb(const void *addr)
 	return kb;
 }
 
-static bool thp_available(void)
-{
-	char buf[128] = "";
-	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
-
-	if (fd < 0)
-		return false;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return strstr(buf, "[always]") || strstr(buf, "[madvise]");
-}
-
 static int s2_level(int vcpu, size_t i, int *present)
 {
 	struct s2mmu_translation t;
@@ -617,7 +604,7 @@ TEST_F_TIMEOUT(mem, thp_split, 60)
 	size_t i, j;
 	__u64 pfn;
 
-	if (!thp_available())
+	if (!s2mmu_thp_available())
 		SKIP(return, "THP not available");
 	p = s2mmu_alloc_aligned(S2MMU_PMD_SIZE, S2MMU_PMD_SIZE);
 	ASSERT_NE(NULL, p);
@@ -697,7 +684,7 @@ TEST_F_TIMEOUT(mem, thp_collapse, 60)
 	char *p, buf[PG];
 	size_t i;
 
-	if (!thp_available())
+	if (!s2mmu_thp_available())
 		SKIP(return, "THP not available");
 	p = s2mmu_alloc_aligned(S2MMU_PMD_SIZE, S2MMU_PMD_SIZE);
 	ASSERT_NE(NULL, p);

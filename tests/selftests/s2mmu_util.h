@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/s2mmu.h>
 
 #define S2MMU_DEV	"/dev/s2mmu"
@@ -287,6 +288,34 @@ static inline int s2mmu_write_str(const char *path, const char *val)
 static inline bool s2mmu_have_knob(const char *path)
 {
 	return access(path, W_OK) == 0;
+}
+
+/* Transparent huge pages can be had (always, or with MADV_HUGEPAGE). */
+static inline bool s2mmu_thp_available(void)
+{
+	char buf[128] = "";
+	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = 0;
+	close(fd);
+	return strstr(buf, "[always]") || strstr(buf, "[madvise]");
+}
+
+/* Drop capability @cap from the effective set; 0 or -1. */
+static inline int s2mmu_drop_cap(int cap)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
+	return syscall(SYS_capset, &h, d);
 }
 
 /* Set a numeric knob; 0 or -errno. */

@@ -13,7 +13,6 @@
 #include <signal.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <linux/capability.h>
 
 #include "kselftest_harness.h"
 #include "s2mmu_util.h"
@@ -885,19 +884,6 @@ TEST_F(vcpu, fault_enomem)
 	EXPECT_TRUE(s2mmu_check_page(buf[1], 1));
 }
 
-static int drop_cap_sys_admin(void)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return -1;
-	d[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
-	return syscall(SYS_capset, &h, d);
-}
-
 TEST_F(vcpu, translate)
 {
 	struct s2mmu_translation t;
@@ -947,7 +933,7 @@ TEST_F(vcpu, translate)
 	pfn = s2mmu_pagemap_pfn(self->mem + 3 * PG);
 	if (pfn)
 		EXPECT_EQ(pfn * PG + 0x234, t.hpa);
-	ASSERT_EQ(0, drop_cap_sys_admin());
+	ASSERT_EQ(0, s2mmu_drop_cap(CAP_SYS_ADMIN));
 	ASSERT_EQ(0, s2mmu_translate(self->vcpu, GPA_BASE + 3 * PG, &t));
 	EXPECT_EQ(1, t.present);
 	EXPECT_EQ(0, t.hpa);

@@ -21,8 +21,8 @@
 
 /*
  * S2MMU_CREATE_VM argument: the VM type in bits 0-7, the guest physical
- * address width in bits 8-15 (0 picks the type's default), all other
- * bits zero.
+ * address width in bits 8-15 (0 picks the type's default), flags from
+ * bit 24, all other bits zero.
  *
  * S2MMU_VM_X86_TDP: x86 TDP (EPT) format; 48 (4-level, default) or 57
  * (5-level) address bits.
@@ -35,6 +35,14 @@
 #define S2MMU_VM_GPA_BITS_SHIFT		8
 #define S2MMU_VM_GPA_BITS_MASK		(0xffUL << S2MMU_VM_GPA_BITS_SHIFT)
 #define S2MMU_VM_GPA_BITS(n)		((unsigned long)(n) << S2MMU_VM_GPA_BITS_SHIFT)
+
+/*
+ * S2MMU_VM_DISABLE_NX_HUGE_PAGES: the NX huge page mitigation (module
+ * parameter nx_huge_pages) never applies to this VM, as KVM's
+ * KVM_CAP_VM_DISABLE_NX_HUGE_PAGES.  x86 TDP VMs only (-EINVAL for other
+ * types); needs CAP_SYS_BOOT (-EPERM).
+ */
+#define S2MMU_VM_DISABLE_NX_HUGE_PAGES	(1UL << 24)
 
 /* System ioctls, on /dev/s2mmu. */
 #define S2MMU_GET_API_VERSION	_IO(S2MMUIO, 0x00)
@@ -58,9 +66,24 @@ struct s2mmu_vm_info {
 	__u64 stat_zaps;		/* zaps that removed entries */
 	__u64 stat_remote_tlb_flushes;	/* TLB shootdowns of all vCPUs */
 	__u64 stat_table_pages;		/* stage-2 table pages now in use */
+	/* version 2: binaries built before it pass S2MMU_VM_INFO_SIZE_V1 */
+	__u32 flags;			/* S2MMU_VM_INFO_* */
+	__u32 pad;
+	__u64 stat_nx_lpage_splits;	/* possible NX huge pages now recorded */
+	__u64 stat_nx_lpage_recoveries;	/* of them, unlinked by recovery */
 };
 
+/* flags: the NX huge page mitigation applies to this VM now. */
+#define S2MMU_VM_INFO_NX_HUGE_PAGES	(1U << 0)
+
+/*
+ * The ioctl number carries the structure's size: the first version's
+ * number (S2MMU_GET_VM_INFO_V1) keeps working and fills the fields up to
+ * stat_table_pages.
+ */
+#define S2MMU_VM_INFO_SIZE_V1	56
 #define S2MMU_GET_VM_INFO	_IOR(S2MMUIO, 0x10, struct s2mmu_vm_info)
+#define S2MMU_GET_VM_INFO_V1	_IOC(_IOC_READ, S2MMUIO, 0x10, S2MMU_VM_INFO_SIZE_V1)
 
 /*
  * S2MMU_SET_MEMORY_REGION: create, move, change the flags of, or delete
