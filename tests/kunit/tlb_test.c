@@ -288,7 +288,7 @@ static void tlb_age_gen_test(struct kunit *test)
 	u64 misses, flushes, pfn;
 
 	s2mmu_kunit_map(test, vm, GFN);
-	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
 	KUNIT_EXPECT_TRUE(test, tlb_accessed(vm, GFN));
 
 	flushes = s2mmu_kunit_flushes(vm);
@@ -301,17 +301,17 @@ static void tlb_age_gen_test(struct kunit *test)
 			0);
 
 	misses = vcpu->stat.tlb_misses;
-	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
 	KUNIT_EXPECT_EQ(test, vcpu->stat.tlb_misses, misses + 1);
 	KUNIT_EXPECT_TRUE(test, tlb_accessed(vm, GFN));
 
 	/* No aging since: the TLB is kept. */
-	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
 	KUNIT_EXPECT_EQ(test, vcpu->stat.tlb_misses, misses + 1);
 	/* test_young clears nothing, so it moves no generation either. */
 	KUNIT_EXPECT_EQ(test, s2mmu_age_hva_range(vm, H, H + PAGE_SIZE, false),
 			1);
-	KUNIT_ASSERT_EQ(test, tlb_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
 	KUNIT_EXPECT_EQ(test, vcpu->stat.tlb_misses, misses + 1);
 
 	st = tlb_age_stat(vm);
