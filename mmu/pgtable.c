@@ -31,6 +31,24 @@
 
 #ifdef S2MMU_KUNIT
 void (*s2mmu_pt_test_race_hook)(struct s2mmu_pgtable *pgt);
+/*
+ * KUnit: called while this thread holds an entry frozen (@held), and on
+ * every turn of a wait for an entry another thread holds frozen.
+ */
+void (*s2mmu_pt_test_frozen_hook)(struct s2mmu_pgtable *pgt, bool held);
+
+static void pt_frozen_window(struct s2mmu_pgtable *pgt, bool held)
+{
+	void (*hook)(struct s2mmu_pgtable *pgt, bool held) =
+		READ_ONCE(s2mmu_pt_test_frozen_hook);
+
+	if (hook)
+		hook(pgt, held);
+}
+#else
+static inline void pt_frozen_window(struct s2mmu_pgtable *pgt, bool held)
+{
+}
 #endif
 
 /**
@@ -202,7 +220,13 @@ static void pt_entry_changed(struct s2mmu_pgtable *pgt, u64 gpa,
 
 /* pt_set_entry() modes */
 #define PT_SET_RACE	0	/* cmpxchg: others may change the entry */
-#define PT_SET_OWNER	1	/* xchg: only Accessed/Dirty may change */
+#define PT_SET_OWNER	BIT(0)	/* xchg: only Accessed/Dirty may change */
+/*
+ * With either: the change only sets or clears Accessed/Dirty of a leaf,
+ * so counts are unchanged and no flush is owed; only a change hook needs
+ * to hear of it.  The vCPU walker's hot path.
+ */
+#define PT_SET_AD	BIT(1)
 
 /**
  * pt_set_entry() - change a stage-2 entry: the only writer of entries.
@@ -218,7 +242,8 @@ static void pt_entry_changed(struct s2mmu_pgtable *pgt, u64 gpa,
  *        %PT_SET_OWNER: write unconditionally (xchg), for the one owner
  *        of an entry nobody else may change but for Accessed/Dirty
  *        (mmu_lock held for write, a frozen entry, a detached table); the
- *        value replaced is accounted, whatever it was.
+ *        value replaced is accounted, whatever it was.  Either may add
+ *        %PT_SET_AD when only Accessed/Dirty of a leaf change.
  * @op: the operation, or NULL: @op->flush is set when the change owes a
  *      TLB flush (see pt_change_needs_flush()).
  *
@@ -239,7 +264,7 @@ static bool pt_set_entry(struct s2mmu_pgtable *pgt, u64 *ptep, u64 *old,
 {
 	u64 prev;
 
-	if (mode == PT_SET_OWNER) {
+	if (mode & PT_SET_OWNER) {
 		prev = xchg(ptep, new);
 	} else {
 		pt_race_window(pgt);
@@ -250,7 +275,7 @@ static bool pt_set_entry(struct s2mmu_pgtable *pgt, u64 *ptep, u64 *old,
 		}
 	}
 	*old = prev;
-	if (prev != new)
+	if (prev != new && (!(mode & PT_SET_AD) || pgt->change))
 		pt_entry_changed(pgt, gpa, level, prev, new, op);
 	return true;
 }
@@ -275,9 +300,24 @@ static unsigned long pt_free_unlinked(struct s2mmu_pgtable *pgt, u64 *table,
 	for (i = 0; i < S2MMU_PT_ENTRIES; i++) {
 		u64 addr = gpa + i * size, old;
 
-		/* Racing writers may still cmpxchg here: take what is left. */
-		pt_set_entry(pgt, &table[i], &old, ops->frozen_pte, addr,
-			     level, PT_SET_OWNER, op);
+		/*
+		 * Racing writers may still cmpxchg here: take what is left.
+		 * An entry another thread holds frozen (a collapse or split
+		 * under the read lock that found this table before it was
+		 * detached) gets that thread's final value, which could be an
+		 * empty entry an installer fills in a table about to be freed:
+		 * wait for it, and take that too.  Frozen entries are held
+		 * without sleeping and waits only go down the tree, so the
+		 * wait ends.
+		 */
+		for (;;) {
+			pt_set_entry(pgt, &table[i], &old, ops->frozen_pte,
+				     addr, level, PT_SET_OWNER, op);
+			if (!pt_is_frozen(pgt, old))
+				break;
+			pt_frozen_window(pgt, false);
+			cpu_relax();
+		}
 		if (ops->is_table(old, level))
 			n += pt_free_unlinked(pgt, pt_table_va(pgt, old),
 					      level - 1, addr, op);
@@ -310,9 +350,13 @@ static long pt_replace_table(struct s2mmu_pgtable *pgt, u64 *ptep, u64 old,
 	if (!pt_set_entry(pgt, ptep, &old, pgt->ops->frozen_pte, gpa, level,
 			  PT_SET_RACE, op))
 		return -EAGAIN;
+	pt_frozen_window(pgt, true);
 	n = pt_free_unlinked(pgt, pt_table_va(pgt, table_pte), level - 1, gpa,
 			     op);
-	/* Nobody else writes a frozen entry. */
+	/*
+	 * Nobody else changes a frozen entry; a thread tearing down the
+	 * table holding it waits for this value (pt_free_unlinked()).
+	 */
 	pt_set_entry(pgt, ptep, &old, new, gpa, level, PT_SET_OWNER, op);
 	return n;
 }
@@ -912,7 +956,7 @@ static bool pt_age_entry(struct s2mmu_pgtable *pgt, u64 *ptep, u64 old,
 		return true;
 	if (pt_set_entry(pgt, ptep, &old,
 			 ops->leaf_update(old, level, 0, S2MMU_PROT_ACCESSED),
-			 gpa, level, PT_SET_RACE, a->op))
+			 gpa, level, PT_SET_RACE | PT_SET_AD, a->op))
 		/*
 		 * Owed to no translation (see pt_change_needs_flush()) but
 		 * reported: the caller makes the vCPU TLBs notice the next
@@ -1055,7 +1099,8 @@ int s2mmu_pgtable_lookup(struct s2mmu_pgtable *pgt, u64 gpa,
 
 			/* No op: setting Accessed/Dirty owes no flush. */
 			if (!pt_set_entry(pgt, ptep, &pte, new, gpa_leaf,
-					  level, PT_SET_RACE, NULL))
+					  level, PT_SET_RACE | PT_SET_AD,
+					  NULL))
 				continue;	/* changed meanwhile: read again */
 			pte = new;
 			prot |= set;
@@ -1157,7 +1202,10 @@ unsigned long s2mmu_pgtable_nr_leaves(struct s2mmu_pgtable *pgt,
 {
 	if (level > S2MMU_PT_MAX_LEAF_LEVEL)
 		return 0;
-	/* A split accounts its leaves just after a zap may have seen them. */
+	/*
+	 * A split accounts its leaves just after a collapse under the read
+	 * lock may have frozen some of them.
+	 */
 	return max(atomic_long_read(&pgt->leaves[level]), 0L);
 }
 

@@ -87,6 +87,8 @@ static inline bool pt_change_needs_flush(const struct s2mmu_pgtable_ops *ops,
  * and changing it, where installers race on real hardware.
  */
 extern void (*s2mmu_pt_test_race_hook)(struct s2mmu_pgtable *pgt);
+/* See mmu/pgtable.c: a thread holds, or waits for, a frozen entry. */
+extern void (*s2mmu_pt_test_frozen_hook)(struct s2mmu_pgtable *pgt, bool held);
 
 static inline void pt_race_window(struct s2mmu_pgtable *pgt)
 {

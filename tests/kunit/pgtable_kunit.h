@@ -81,6 +81,7 @@ void pt_rcu_test(struct kunit *test);
 void pt_concurrent_map_test(struct kunit *test);
 void pt_concurrent_mixed_test(struct kunit *test);
 void pt_lost_race_test(struct kunit *test);
+void pt_nested_collapse_test(struct kunit *test);
 void pt_random_model_test(struct kunit *test);
 
 #endif /* _S2MMU_PGTABLE_KUNIT_H */

@@ -12,6 +12,7 @@
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/sched/task.h>
 
 #include "pgtable_kunit.h"
 
@@ -541,4 +542,134 @@ void pt_lost_race_test(struct kunit *test)
 	kunit_info(test, "%u lost races in %u windows", lost, fired);
 	KUNIT_EXPECT_GT(test, lost, 0);
 	KUNIT_EXPECT_GT(test, fired, VICTIM_NR * RIVAL_NR);
+}
+
+/*
+ * Nested collapses under the read lock: Y collapses a 1 GiB block whose
+ * table T held no table when Y looked, X links a 4 KiB table P into T
+ * meanwhile, and Z starts collapsing P's 2 MiB entry (frozen) before Y
+ * detaches T.  Y's teardown of T must wait for Z's final value of that
+ * entry and take it: left as Z's empty entry in a detached table, an
+ * installer still walking T could link a table there that nobody frees.
+ */
+#define NEST_GPA	(3 * SZ_1G_ULL + 7 * SZ_2M_ULL)
+
+static struct {
+	struct kunit *test;
+	struct pt_env *env;
+	struct task_struct *z;
+	int z_ret;
+	int x_ret;
+	bool z_frozen, z_done, y_waited, x_saw_z;
+} pt_nest;
+
+/*
+ * UML does not preempt a spinning kernel thread on its own: ask for a
+ * preemption, which (unlike sleeping) is allowed inside the engine's RCU
+ * read sections under PREEMPT_RCU.
+ */
+static void pt_nest_yield(void)
+{
+	preempt_disable();
+	set_tsk_need_resched(current);
+	set_preempt_need_resched();
+	preempt_enable();
+}
+
+/* Wait (a second at most) for the other thread to set @flag. */
+static bool pt_nest_spin(bool *flag)
+{
+	unsigned long end = jiffies + HZ;
+
+	while (!READ_ONCE(*flag) && time_before(jiffies, end))
+		pt_nest_yield();
+	return READ_ONCE(*flag);
+}
+
+static void pt_nest_frozen_hook(struct s2mmu_pgtable *pgt, bool held)
+{
+	if (held && current == pt_nest.z) {
+		/* Z holds P's entry frozen: until Y has met it. */
+		WRITE_ONCE(pt_nest.z_frozen, true);
+		pt_nest_spin(&pt_nest.y_waited);
+	} else if (!held && current != pt_nest.z) {
+		/* Y waits for Z's entry: let Z run (no lock held here). */
+		WRITE_ONCE(pt_nest.y_waited, true);
+		pt_nest_yield();
+	}
+}
+
+static int pt_nest_z_fn(void *data)
+{
+	struct s2mmu_pt_op op = { .shared = true };
+
+	pt_nest.z_ret = s2mmu_pgtable_collapse(&pt_nest.env->pgt, NEST_GPA, 1,
+					       &op);
+	WRITE_ONCE(pt_nest.z_done, true);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+/* Y's window before it freezes T: X links P, then Z freezes P's entry. */
+static void pt_nest_race_hook(struct s2mmu_pgtable *pgt)
+{
+	struct pt_env *env = pt_nest.env;
+
+	/* Expectations may sleep: only record here, inside RCU. */
+	WRITE_ONCE(s2mmu_pt_test_race_hook, NULL);
+	pt_nest.x_ret = s2mmu_pgtable_map(pgt, NEST_GPA, 0x7000000ULL,
+					  SZ_4K_ULL, 0, PROT_RW, &env->op);
+	WRITE_ONCE(s2mmu_pt_test_frozen_hook, pt_nest_frozen_hook);
+	wake_up_process(pt_nest.z);
+	pt_nest.x_saw_z = pt_nest_spin(&pt_nest.z_frozen);
+}
+
+static void pt_nest_clear(void *data)
+{
+	WRITE_ONCE(s2mmu_pt_test_race_hook, NULL);
+	WRITE_ONCE(s2mmu_pt_test_frozen_hook, NULL);
+}
+
+void pt_nested_collapse_test(struct kunit *test)
+{
+	struct pt_env *env = pt_env_new(test);
+	struct s2mmu_pt_op op = { .shared = true };
+	struct pt_census c;
+	int ret;
+
+	if (pt_max_leaf(env) < 2)
+		kunit_skip(test, "no 1 GiB leaves in this format");
+	/* T: a table of 2 MiB entries under the 1 GiB entry, no table in it. */
+	KUNIT_ASSERT_EQ(test, pt_map(test, env, round_down(NEST_GPA, SZ_1G_ULL),
+				     0x40000000ULL, SZ_2M_ULL, 1, PROT_RW), 0);
+	pt_topup(test, env);
+	memset(&pt_nest, 0, sizeof(pt_nest));
+	pt_nest.test = test;
+	pt_nest.env = env;
+	pt_nest.z = kthread_create(pt_nest_z_fn, NULL, "s2mmu-nest-z");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pt_nest.z));
+	get_task_struct(pt_nest.z);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pt_nest_clear,
+							NULL), 0);
+
+	WRITE_ONCE(s2mmu_pt_test_race_hook, pt_nest_race_hook);
+	ret = s2mmu_pgtable_collapse(&env->pgt, NEST_GPA, 2, &op);
+	WRITE_ONCE(s2mmu_pt_test_race_hook, NULL);
+	KUNIT_EXPECT_TRUE(test, pt_nest_spin(&pt_nest.z_done));
+	WRITE_ONCE(s2mmu_pt_test_frozen_hook, NULL);
+	kthread_stop(pt_nest.z);
+	put_task_struct(pt_nest.z);
+
+	KUNIT_EXPECT_EQ(test, pt_nest.x_ret, 0);
+	KUNIT_EXPECT_TRUE_MSG(test, pt_nest.x_saw_z, "Z did not freeze P's entry");
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, pt_nest.z_ret, 0);
+	KUNIT_EXPECT_TRUE_MSG(test, pt_nest.y_waited,
+			      "the teardown of T did not wait for Z's entry");
+	pt_expect_unmapped(test, env, NEST_GPA);
+	pt_census(test, env, &c);
+	KUNIT_EXPECT_EQ(test, c.bad, 0);
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_nr_leaves(&env->pgt, 0), 0);
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_nr_leaves(&env->pgt, 1), 0);
 }
