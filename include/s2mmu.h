@@ -173,10 +173,12 @@ struct s2mmu_slot_cache {
 };
 
 /*
- * Statistics.  Every counter of a VM or vCPU lives in one of the two
- * structures below (the table engine's page and leaf counts are read
- * from vm->pgt); S2MMU_GET_VM_INFO and S2MMU_RUN copy them into their
- * stat_* fields, and a binary stats fd will read the same fields.
+ * Statistics.  Every counter of a VM or vCPU lives in the structures
+ * below (the table engine's page and leaf counts are read from vm->pgt):
+ * struct s2mmu_vm_stat and struct s2mmu_age_stat per VM, struct
+ * s2mmu_vcpu_stat per vCPU.  S2MMU_GET_VM_INFO and S2MMU_RUN copy the
+ * ones their uAPI has stat_* fields for; the rest (aging, leaf counts)
+ * wait for the binary stats fd, which will read all of them from here.
  */
 
 /**
@@ -297,9 +299,9 @@ struct s2mmu_vcpu;
  *            S2MMU_GET_VM_INFO).
  *
  * Stage-2 tables (mmu/mmu.c):
- * @mmu_lock: rwlock: faults and aging take it for read and change entries
- *            with cmpxchg; zaps and the invalidation bookkeeping below
- *            take it for write.
+ * @mmu_lock: rwlock: faults and NX recovery take it for read and change
+ *            entries with cmpxchg; zaps and the invalidation bookkeeping
+ *            below take it for write; aging takes it not at all.
  * @pgt: the stage-2 page table.
  * @mmu_invalidate_seq: bumped by every invalidate_range_end, under
  *                      @mmu_lock (write); faults snapshot it locklessly.
@@ -317,7 +319,7 @@ struct s2mmu_vcpu;
  *                     done.  A zapper that finds it non-zero under
  *                     @mmu_lock flushes too before it returns, even when it
  *                     removed nothing itself: see s2mmu_mmu_flush_claim().
- * @age_gen: the aging generation: bumped (after the clears, fully
+ * @age_gen: the aging generation: moved (after the clears, fully
  *           ordered) whenever aging cleared an Accessed bit; a vCPU
  *           entering guest mode loads it with acquire and drops its TLB
  *           when it moved (see s2mmu_vcpu_enter_guest()).

@@ -4,7 +4,7 @@
  * under its locks.  Faults install with mmu_lock held for read (cmpxchg,
  * losers retry); zaps hold it for write, claim their TLB flush under it
  * and flush after dropping it (s2mmu_mmu_flush_claim()); the vCPU walker
- * and S2MMU_TRANSLATE walk locklessly under RCU; aging holds it for read;
+ * and S2MMU_TRANSLATE walk locklessly under RCU, and so does aging;
  * NX huge page recovery holds it for read and unlinks recorded tables
  * with cmpxchg.  The rules and the races they close:
  * Documentation/locking.rst.
@@ -471,7 +471,13 @@ int s2mmu_mmu_age_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end,
 	if (op.nr_races)
 		this_cpu_add(vm->age_stat->races, op.nr_races);
 	if (op.flush) {
-		/* Clears before the generation; pairs with the vCPU's acquire. */
+		/*
+		 * The clears before the generation; pairs with the vCPU's
+		 * acquire.  Moved by every call that cleared a bit: a vCPU
+		 * that emptied its TLB at the current generation may cache
+		 * the page again, and coalescing the moves safely would need
+		 * to know that no vCPU did.
+		 */
 		smp_mb__before_atomic();
 		atomic_long_inc(&vm->age_gen);
 	}

@@ -432,6 +432,8 @@ struct s2mmu_vcpu *s2mmu_vcpu_alloc(struct s2mmu_vm *vm, unsigned int id)
 	}
 	vcpu->vm = vm;
 	vcpu->id = id;
+	/* Its TLB is empty: nothing aged yet can hide in it. */
+	vcpu->age_gen = atomic_long_read(&vm->age_gen);
 	mutex_init(&vcpu->mutex);
 	s2mmu_table_cache_init(&vcpu->cache);
 	return vcpu;

@@ -7,6 +7,8 @@
 #   2. module builds, W=1        Debian 6.1 + 6.12 amd64, 6.12 arm64 (cross)
 #   3. sparse (C=2)              6.12 amd64 and arm64
 #   4. checkpatch --strict       every project C file and header
+#      layers                    scripts/check-layers.py: no call from a
+#                                file to one above it (index.rst)
 #      packaging                 scripts/check-dkms.sh: DKMS, make install,
 #                                the .deb, the DKMS-built module and the
 #                                udev rule in QEMU; the machine restored
@@ -89,6 +91,7 @@ for t in x86_64-6.12 arm64-6.12; do
 	step "sparse:$t" bash "$S2MMU_TOP/scripts/build-module.sh" "$t" C=2
 done
 step checkpatch bash "$S2MMU_TOP/scripts/checkpatch.sh"
+step layers python3 "$S2MMU_TOP/scripts/check-layers.py"
 suite packaging bash "$S2MMU_TOP/scripts/check-dkms.sh"
 suite kunit bash "$S2MMU_TOP/tests/kunit/run.sh"
 suite selftests bash "$S2MMU_TOP/tests/qemu/run.sh" $S2MMU_TARGETS
