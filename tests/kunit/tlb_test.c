@@ -108,6 +108,39 @@ static void tlb_hook_clear(void *data)
 	WRITE_ONCE(s2mmu_tlb_test_wait_hook, NULL);
 }
 
+/* A test VM whose vCPU has GFN in its TLB, outside guest mode. */
+static struct s2mmu_vm *tlb_vm_cached(struct kunit *test,
+				      struct s2mmu_vcpu **vcpu)
+{
+	struct s2mmu_vm *vm = tlb_vm(test, vcpu);
+	u64 pfn;
+
+	s2mmu_kunit_map(test, vm, GFN);
+	KUNIT_ASSERT_EQ(test, s2mmu_kunit_burst(*vcpu, GFN, S2MMU_ACCESS_R,
+						&pfn), 0);
+	KUNIT_EXPECT_EQ(test, pfn, 0x1000 + GFN);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tlb_hook_clear,
+							NULL), 0);
+	return vm;
+}
+
+/*
+ * With the vCPU in guest mode, flush (acknowledging from the wait hook,
+ * or leaving guest mode there when !@ack).  Returns in guest mode when
+ * @ack.
+ */
+static void tlb_flush_from_guest(struct s2mmu_vm *vm,
+				 struct s2mmu_vcpu *vcpu, bool ack)
+{
+	tlb_waits = 0;
+	tlb_wait_saw_entry = false;
+	tlb_wait_ack = ack;
+	s2mmu_vcpu_enter_guest(vcpu);
+	WRITE_ONCE(s2mmu_tlb_test_wait_hook, tlb_wait_hook);
+	s2mmu_flush_remote_tlbs(vm);
+	WRITE_ONCE(s2mmu_tlb_test_wait_hook, NULL);
+}
+
 /*
  * A vCPU outside guest mode is not waited for; the request it finds when
  * it next enters guest mode flushes its TLB before its first translation.
@@ -115,16 +148,10 @@ static void tlb_hook_clear(void *data)
 static void tlb_flush_outside_guest_test(struct kunit *test)
 {
 	struct s2mmu_vcpu *vcpu;
-	struct s2mmu_vm *vm = tlb_vm(test, &vcpu);
+	struct s2mmu_vm *vm = tlb_vm_cached(test, &vcpu);
 	u64 flushes, pfn;
 	bool hit;
 
-	s2mmu_kunit_map(test, vm, GFN);
-	KUNIT_ASSERT_EQ(test, s2mmu_kunit_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
-	KUNIT_EXPECT_EQ(test, pfn, 0x1000 + GFN);
-
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tlb_hook_clear,
-							NULL), 0);
 	tlb_waits = 0;
 	WRITE_ONCE(s2mmu_tlb_test_wait_hook, tlb_wait_hook);
 	s2mmu_flush_remote_tlbs(vm);
@@ -149,22 +176,11 @@ static void tlb_flush_outside_guest_test(struct kunit *test)
 static void tlb_flush_waits_for_guest_test(struct kunit *test)
 {
 	struct s2mmu_vcpu *vcpu;
-	struct s2mmu_vm *vm = tlb_vm(test, &vcpu);
+	struct s2mmu_vm *vm = tlb_vm_cached(test, &vcpu);
 	u64 pfn;
 	bool hit;
 
-	s2mmu_kunit_map(test, vm, GFN);
-	KUNIT_ASSERT_EQ(test, s2mmu_kunit_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tlb_hook_clear,
-							NULL), 0);
-
-	tlb_waits = 0;
-	tlb_wait_saw_entry = false;
-	tlb_wait_ack = true;
-	s2mmu_vcpu_enter_guest(vcpu);
-	WRITE_ONCE(s2mmu_tlb_test_wait_hook, tlb_wait_hook);
-	s2mmu_flush_remote_tlbs(vm);
-	WRITE_ONCE(s2mmu_tlb_test_wait_hook, NULL);
+	tlb_flush_from_guest(vm, vcpu, true);
 	hit = s2mmu_tlb_lookup(vcpu, GFN, S2MMU_ACCESS_R, &pfn);
 	s2mmu_vcpu_exit_guest(vcpu);
 
@@ -181,22 +197,12 @@ static void tlb_flush_waits_for_guest_test(struct kunit *test)
 static void tlb_flush_exit_unacked_test(struct kunit *test)
 {
 	struct s2mmu_vcpu *vcpu;
-	struct s2mmu_vm *vm = tlb_vm(test, &vcpu);
+	struct s2mmu_vm *vm = tlb_vm_cached(test, &vcpu);
 	u64 pfn;
 	bool hit;
 
-	s2mmu_kunit_map(test, vm, GFN);
-	KUNIT_ASSERT_EQ(test, s2mmu_kunit_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tlb_hook_clear,
-							NULL), 0);
-
-	tlb_waits = 0;
-	tlb_wait_ack = false;
 	/* The hook leaves guest mode for the vCPU. */
-	s2mmu_vcpu_enter_guest(vcpu);
-	WRITE_ONCE(s2mmu_tlb_test_wait_hook, tlb_wait_hook);
-	s2mmu_flush_remote_tlbs(vm);
-	WRITE_ONCE(s2mmu_tlb_test_wait_hook, NULL);
+	tlb_flush_from_guest(vm, vcpu, false);
 	KUNIT_EXPECT_EQ(test, tlb_waits, 1);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(vcpu->mode), S2MMU_OUTSIDE_GUEST_MODE);
 	KUNIT_EXPECT_TRUE(test, test_bit(S2MMU_REQ_TLB_FLUSH, &vcpu->requests));
@@ -215,14 +221,9 @@ static void tlb_flush_exit_unacked_test(struct kunit *test)
 static void tlb_zap_waits_for_guest_test(struct kunit *test)
 {
 	struct s2mmu_vcpu *vcpu;
-	struct s2mmu_vm *vm = tlb_vm(test, &vcpu);
+	struct s2mmu_vm *vm = tlb_vm_cached(test, &vcpu);
 	u64 pfn;
 	int ret;
-
-	s2mmu_kunit_map(test, vm, GFN);
-	KUNIT_ASSERT_EQ(test, s2mmu_kunit_burst(vcpu, GFN, S2MMU_ACCESS_R, &pfn), 0);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tlb_hook_clear,
-							NULL), 0);
 
 	tlb_waits = 0;
 	tlb_wait_ack = true;
