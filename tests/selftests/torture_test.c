@@ -36,7 +36,7 @@
  * every opportunity, letting faults in between.
  *
  * Seed: S2MMU_SEED (default fixed, logged).  Duration per VM type:
- * S2MMU_TORTURE_SECONDS (default 20).
+ * S2MMU_TORTURE_SECONDS (default 12; `make torture` runs it longer).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -62,7 +62,7 @@
 
 #define ZAP_YIELD	"/sys/module/s2mmu/parameters/test_zap_yield"
 #define DEFAULT_SEED	0x5eed2025ULL
-#define DEFAULT_SECONDS	20
+#define DEFAULT_SECONDS	12
 
 enum ev_state { EV_INFLIGHT, EV_LANDED, EV_FAILED };
 
