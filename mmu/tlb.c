@@ -40,29 +40,6 @@ void s2mmu_tlb_flush_local(struct s2mmu_vcpu *vcpu)
 }
 
 /**
- * s2mmu_vcpu_check_requests() - act on a vCPU's requests in guest mode.
- * @vcpu: the vCPU, in guest mode, called by its own task.
- *
- * A TLB flush request is acknowledged by clearing it.  The barrier after
- * the clear orders the load that saw the request (and the clear) before
- * every later load of the vCPU, the table walks that refill the TLB in
- * particular: without it a weakly ordered CPU may satisfy the next walk
- * before the request load, read an entry the flusher had already zapped,
- * and cache it after acknowledging.  Pairs with the flusher's
- * zap-then-set_bit (the zap's xchg is fully ordered) and its acquire load
- * of the bit (Documentation/locking.rst, "TLB shootdown").
- */
-void s2mmu_vcpu_check_requests(struct s2mmu_vcpu *vcpu)
-{
-	if (test_bit(S2MMU_REQ_TLB_FLUSH, &vcpu->requests)) {
-		s2mmu_tlb_flush_local(vcpu);
-		clear_bit_unlock(S2MMU_REQ_TLB_FLUSH, &vcpu->requests);
-		/* Later walks after the request load: see above. */
-		smp_mb__after_atomic();
-	}
-}
-
-/**
  * s2mmu_vcpu_enter_guest() - start a guest-mode burst.
  * @vcpu: the vCPU, called by its own task.
  *
@@ -142,55 +119,6 @@ void s2mmu_flush_remote_tlbs(struct s2mmu_vm *vm)
 		}
 	}
 	atomic64_inc(&vm->stat.remote_tlb_flushes);
-}
-
-/*
- * The TLB entry that may hold the translation of @gfn by a leaf of
- * 2^@order pages: 4 KiB entries by gfn, huge ones by leaf number.
- */
-static struct s2mmu_tlb_entry *s2mmu_tlb_slot(struct s2mmu_vcpu *vcpu,
-					      u64 gfn, unsigned int order)
-{
-	if (!order)
-		return &vcpu->tlb[gfn % S2MMU_TLB_ENTRIES];
-	return &vcpu->tlb_huge[(gfn >> order) % S2MMU_TLB_HUGE_ENTRIES];
-}
-
-/* Does @e translate @gfn, for @access? */
-static bool s2mmu_tlb_hit(const struct s2mmu_tlb_entry *e, u64 gfn,
-			  unsigned int order, unsigned int access)
-{
-	return e->valid && e->order == order &&
-	       e->gfn == round_down(gfn, 1ULL << order) &&
-	       (e->access & access) == access;
-}
-
-/**
- * s2mmu_tlb_lookup() - translate through the vCPU's software TLB.
- * @vcpu: the vCPU, in guest mode, called by its own task.
- * @gfn: the guest frame.
- * @access: S2MMU_ACCESS_* the access needs.
- * @pfn: on a hit, the host frame of @gfn.
- *
- * Return: true on a hit; on a miss the caller walks the tables and calls
- * s2mmu_tlb_fill().
- */
-bool s2mmu_tlb_lookup(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
-		      u64 *pfn)
-{
-	unsigned int level, order;
-	struct s2mmu_tlb_entry *e;
-
-	for (level = 0; level <= S2MMU_PT_MAX_LEAF_LEVEL; level++) {
-		order = s2mmu_pt_level_shift(level) - PAGE_SHIFT;
-		e = s2mmu_tlb_slot(vcpu, gfn, order);
-		if (s2mmu_tlb_hit(e, gfn, order, access)) {
-			*pfn = e->pfn + (gfn - e->gfn);
-			return true;
-		}
-	}
-	vcpu->stat.tlb_misses++;
-	return false;
 }
 
 /**
