@@ -697,6 +697,8 @@ int s2mmu_check_invariants(struct s2mmu_vm *vm, void __user *argp);
 
 /* mmu/run.c: the guest-mode executor and the vCPU object */
 int s2mmu_access_check(const struct s2mmu_access *a);
+int s2mmu_vcpu_translate(struct s2mmu_vcpu *vcpu, u64 gpa,
+			 unsigned int access, u64 *pfn);
 int s2mmu_vcpu_run(struct s2mmu_vcpu *vcpu, struct s2mmu_run *run);
 struct s2mmu_vcpu *s2mmu_vcpu_alloc(struct s2mmu_vm *vm, unsigned int id);
 void s2mmu_vcpu_free(struct s2mmu_vcpu *vcpu);

@@ -42,13 +42,19 @@ static unsigned int s2mmu_op_access(const struct s2mmu_access *a)
 	}
 }
 
-/*
- * In guest mode: the host page frame backing @gpa for @access, from the
- * TLB or a lockless table walk.  Return: 0, or -EFAULT when the stage-2
- * tables do not allow the access (a stage-2 fault).
+/**
+ * s2mmu_vcpu_translate() - a guest-mode translation: the TLB, else a
+ * lockless table walk that fills it.
+ * @vcpu: the vCPU, in guest mode, called by its own task.
+ * @gpa: the guest physical address.
+ * @access: S2MMU_ACCESS_* the access needs.
+ * @pfn: on success, the host page frame backing @gpa.
+ *
+ * Return: 0, or -EFAULT when the stage-2 tables do not allow the access
+ * (a stage-2 fault).
  */
-static int s2mmu_vcpu_translate(struct s2mmu_vcpu *vcpu, u64 gpa,
-				unsigned int access, u64 *pfn)
+int s2mmu_vcpu_translate(struct s2mmu_vcpu *vcpu, u64 gpa,
+			 unsigned int access, u64 *pfn)
 {
 	u64 gfn = gpa >> PAGE_SHIFT;
 	struct s2mmu_walk_result res;

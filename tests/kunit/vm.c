@@ -158,8 +158,7 @@ struct s2mmu_vcpu *s2mmu_kunit_vcpu_add(struct kunit *test,
 }
 
 /**
- * s2mmu_kunit_translate() - a guest-mode translation as mmu/run.c does
- * it: the TLB, else a walk that fills it.
+ * s2mmu_kunit_translate() - mmu/run.c's guest-mode translation of a frame.
  * @vcpu: the vCPU, in guest mode.
  * @gfn: the guest frame.
  * @access: S2MMU_ACCESS_* needed.
@@ -170,15 +169,7 @@ struct s2mmu_vcpu *s2mmu_kunit_vcpu_add(struct kunit *test,
 int s2mmu_kunit_translate(struct s2mmu_vcpu *vcpu, u64 gfn,
 			  unsigned int access, u64 *pfn)
 {
-	struct s2mmu_walk_result res;
-
-	if (s2mmu_tlb_lookup(vcpu, gfn, access, pfn))
-		return 0;
-	if (s2mmu_mmu_walk(vcpu->vm, gfn << PAGE_SHIFT, access, &res))
-		return -EFAULT;
-	s2mmu_tlb_fill(vcpu, gfn, &res);
-	*pfn = res.pfn;
-	return 0;
+	return s2mmu_vcpu_translate(vcpu, gfn << PAGE_SHIFT, access, pfn);
 }
 
 /**
