@@ -15,6 +15,8 @@
 # The x86_64-debug target builds against the O= directory of the debug
 # kernel, which scripts/debug-kernel.sh builds first when it is not
 # cached yet.
+#
+# Environment: S2MMU_JOBS (default: nproc) parallel make jobs.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -45,7 +47,8 @@ rsync -a --delete --prune-empty-dirs \
 	--exclude='*' "$S2MMU_TOP/" "$out/"
 
 log=$out/build.log
-make -C "$T_KDIR" M="$out" ARCH="$T_ARCH" CROSS_COMPILE="$T_CROSS" \
+make -j"${S2MMU_JOBS:-$(nproc)}" -C "$T_KDIR" M="$out" ARCH="$T_ARCH" \
+	CROSS_COMPILE="$T_CROSS" \
 	W=1 $prove "$@" modules > "$log" 2>&1 || { cat "$log"; exit 1; }
 if grep -E 'warning:|error:' "$log"; then
 	s2_die "$target: compiler warnings (see above)"
