@@ -63,9 +63,10 @@ fi
 
 # Userspace: static binaries, so the initramfs needs no libc.  The
 # selftests through their kselftest Makefile (tests/selftests/Makefile,
-# with linux-source-6.12's lib.mk), as a user builds them.
+# with linux-source-6.12's lib.mk), as a user builds them; the demo with
+# libs2mmu.
 build_user() {
-	local target=$1 out=$2 cross=
+	local target=$1 out=$2 cross= lib=$S2MMU_TOP/tools/lib
 	case "$target" in
 	arm64-*) cross=aarch64-linux-gnu- ;;
 	esac
@@ -75,8 +76,10 @@ build_user() {
 		CROSS_COMPILE=$cross OUTPUT="$out/tests" \
 		S2MMU_OBJDIR="$out/obj" \
 		USERCFLAGS=-Werror USERLDFLAGS=-static >&2
-	${cross}gcc -static -O2 -Wall -Wextra -Werror -I"$S2MMU_TOP/include/uapi" \
-		-o "$out/tools/s2mmu-demo" "$S2MMU_TOP/tools/s2mmu-demo.c"
+	${cross}gcc -static -O2 -Wall -Wextra -Werror \
+		-I"$S2MMU_TOP/include/uapi" -I"$lib" \
+		-o "$out/tools/s2mmu-demo" "$S2MMU_TOP/tools/s2mmu-demo.c" \
+		"$lib/libs2mmu.c"
 }
 
 make_initramfs() {
