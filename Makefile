@@ -30,20 +30,28 @@ clean:
 # /lib/modules/KVER/updates/ of KDIR's kernel, the udev rule giving
 # /dev/s2mmu to the s2mmu group, and the group itself when missing.
 # $(S2MMU_STATE)/ lists what install created (module-KVER per kernel,
-# common for the rule and the group); uninstall removes exactly that:
-# the kernel's module, then, with the last kernel, the rule and the
-# group, the group only if install created it.  The module is not
-# signed (distribution headers have no signing key): with Secure Boot,
-# use DKMS, which signs with its MOK key.
+# with module-KVER.dir the directories it made and module-KVER.depmod
+# when the kernel had no depmod files yet; common for the rule and the
+# group); uninstall removes exactly that: the kernel's module and
+# directories, depmod's files when install's depmod made them (a kernel
+# with headers only; else depmod runs again), then, with the last
+# kernel, the rule and the group, the group only if install created it.
+# The module is not signed (distribution headers have no signing key):
+# with Secure Boot, use DKMS, which signs with its MOK key.
 UDEV_RULES_DIR ?= /etc/udev/rules.d
 S2MMU_STATE ?= /var/lib/s2mmu
 RULE := $(UDEV_RULES_DIR)/60-s2mmu.rules
-MODDIR = /lib/modules/$(KVER)/updates
+KMODDIR = /lib/modules/$(KVER)
+MODDIR = $(KMODDIR)/updates
 
 install: modules
 	@[ -n "$(KVER)" ] || { echo "s2mmu: no kernel release in $(KDIR)"; exit 1; }
 	mkdir -p $(S2MMU_STATE)
-	[ -d $(MODDIR) ] || echo $(MODDIR) > $(S2MMU_STATE)/module-$(KVER).dir
+	[ -f $(S2MMU_STATE)/module-$(KVER) ] || { \
+		rm -f $(S2MMU_STATE)/module-$(KVER).*; \
+		[ -d $(MODDIR) ] || echo $(MODDIR) >> $(S2MMU_STATE)/module-$(KVER).dir; \
+		[ -d $(KMODDIR) ] || echo $(KMODDIR) >> $(S2MMU_STATE)/module-$(KVER).dir; \
+		[ -f $(KMODDIR)/modules.dep ] || touch $(S2MMU_STATE)/module-$(KVER).depmod; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) KERNELRELEASE=$(KVER) \
 		INSTALL_MOD_DIR=updates CONFIG_MODULE_SIG_ALL= modules_install
 	ls $(MODDIR)/s2mmu.ko* > $(S2MMU_STATE)/module-$(KVER)
@@ -63,10 +71,15 @@ uninstall:
 	@[ -f $(S2MMU_STATE)/module-$(KVER) ] || \
 		{ echo "s2mmu: not installed for $(KVER) by make install"; exit 1; }
 	rm -f $$(cat $(S2MMU_STATE)/module-$(KVER))
+	if [ -f $(S2MMU_STATE)/module-$(KVER).depmod ] && \
+	   [ ! -e $(KMODDIR)/kernel ]; then \
+		rm -f $(KMODDIR)/modules.*; \
+	else \
+		depmod -a $(KVER); \
+	fi
 	if [ -f $(S2MMU_STATE)/module-$(KVER).dir ]; then \
 		rmdir $$(cat $(S2MMU_STATE)/module-$(KVER).dir); fi
-	rm -f $(S2MMU_STATE)/module-$(KVER) $(S2MMU_STATE)/module-$(KVER).dir
-	depmod -a $(KVER)
+	rm -f $(S2MMU_STATE)/module-$(KVER) $(S2MMU_STATE)/module-$(KVER).*
 	if ! ls $(S2MMU_STATE)/module-* > /dev/null 2>&1; then \
 		rm -f $$(grep -v '^group:' $(S2MMU_STATE)/common) && \
 		if grep -qx group:s2mmu $(S2MMU_STATE)/common; then \

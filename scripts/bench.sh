@@ -59,8 +59,9 @@ cp "$S2MMU_TOP"/tests/bench/{Kbuild,gup_floor.c,gup_floor.h} "$out/gup_floor/"
 kbuild "$out/gup_floor"
 # test_hmm_uapi.h comes from the kernel source it was built from.
 gcc -static -O2 -Wall -Wextra -Werror -I"$S2MMU_TOP/include/uapi" \
-	-I"$S2MMU_TOP/tests/bench" -I"$src/lib" \
-	-o "$out/s2mmu_bench" "$S2MMU_TOP/tests/bench/s2mmu_bench.c" -lpthread
+	-I"$S2MMU_TOP/tools/lib" -I"$S2MMU_TOP/tests/bench" -I"$src/lib" \
+	-o "$out/s2mmu_bench" "$S2MMU_TOP/tests/bench/s2mmu_bench.c" \
+	"$S2MMU_TOP/tools/lib/libs2mmu.c" -lpthread
 
 root=$out/initramfs
 rm -rf "$root"

@@ -8,14 +8,16 @@
 #   dkms:refuse-config    Kbuild stops a kernel without 64BIT or
 #                         MMU_NOTIFIER with its message; dkms skips (77)
 #                         an excluded kernel release and such a .config
-#   dkms:KVER             in a scratch copy: dkms add, build, install for
+#   dkms:KVER             the sources copied as README.md's DKMS steps
+#                         copy them: dkms add, build, install for
 #                         Debian's 6.1 and 6.12 amd64 headers; modinfo of
 #                         the installed module (name, version, vermagic)
 #   dkms:arm64-KVER       dkms build for the arm64 6.12 headers (cross,
 #                         --kernelsourcedir), an AArch64 module
 #   dkms:remove           dkms remove --all leaves no module, no DKMS tree
-#   make-install          make install / make uninstall for 6.1: module,
-#                         udev rule, group; uninstall leaves nothing
+#   make-install          make install / make uninstall for 6.1 and 6.12:
+#                         modules, udev rule, group; uninstall leaves
+#                         each /lib/modules/KVER as it was, and nothing
 #   deb:build, deb:install, deb:purge
 #                         s2mmu-dkms built with dpkg-buildpackage outside
 #                         the checkout, dpkg -i (DKMS builds and installs
@@ -23,6 +25,8 @@
 #   dkms:qemu-x86_64-6.12 the DKMS-built 6.12 module in QEMU: vm_test, and
 #                         devperm_test after Debian's udevadm applied
 #                         packaging/udev/60-s2mmu.rules to /dev/s2mmu
+#   dkms:qemu-arm64-6.12  with S2MMU_DKMS_ARM64_BOOT=1 only: the DKMS-built
+#                         arm64 module in QEMU, vm_test
 #   dkms:machine-restored the machine is as it was before (modules.*
 #                         files, /usr/src, /var/lib/dkms, udev rules,
 #                         groups, dpkg)
@@ -106,10 +110,12 @@ restore() {
 	[ ! -d /var/lib/dkms/s2mmu ] || dkms remove "s2mmu/$ver" --all > /dev/null 2>&1
 	rm -rf /var/lib/dkms/s2mmu
 	[ -n "$had_mok" ] || rm -f /var/lib/dkms/mok.key /var/lib/dkms/mok.pub
-	if [ -f "/var/lib/s2mmu/module-$k61" ] && [ -d "$scratch/mi" ]; then
-		make -s -C "$scratch/mi" KDIR="/usr/src/linux-headers-$k61" \
-			uninstall > /dev/null 2>&1
-	fi
+	for k in $k61 $k612; do
+		if [ -f "/var/lib/s2mmu/module-$k" ] && [ -d "$scratch/mi" ]; then
+			make -s -C "$scratch/mi" KDIR="/usr/src/linux-headers-$k" \
+				uninstall > /dev/null 2>&1
+		fi
+	done
 	# What appeared under /lib/modules/*/, /usr/src and the rules
 	# directories, deepest first; then depmod's files as they were.
 	snapshot | sort > "$scratch/now"
@@ -225,6 +231,11 @@ t_dkms_arm64() {
 	readelf -h "$raw" | grep -q 'Machine: *AArch64' || fail "not an AArch64 module"
 	modinfo -F vermagic "$raw" | grep -q "^$karm " || fail "vermagic not $karm"
 	[ "$(modinfo -F version "$raw")" = "$ver" ] || fail "version"
+	modinfo -F parm "$raw" | grep test_ && fail "test knobs in the module"
+	# Kept for S2MMU_DKMS_ARM64_BOOT=1 and for a look afterwards.
+	rm -rf "${log:?}/$karm"
+	mkdir -p "$log/$karm"
+	cp "$raw" "$log/$karm/s2mmu.ko"
 }
 
 t_dkms_remove() {
@@ -239,23 +250,55 @@ t_dkms_remove() {
 	! ls -d /usr/src/s2mmu-* 2>/dev/null || fail "/usr/src/s2mmu-* left"
 }
 
+# make install for 6.1 then 6.12 (one has headers only, the other
+# depmod files of its own), make uninstall in the same order: the rule
+# and the group stay while a kernel still has the module, and each
+# kernel's /lib/modules is back as it was (depmod's files included).
 t_make_install() {
-	local mi=$scratch/mi kd=/usr/src/linux-headers-$k61
+	local mi=$scratch/mi k ko
 	copy_tree "$mi" --include='/Makefile' --include='/packaging/***'
-	make -C "$mi" KDIR="$kd" install || fail "make install"
-	ls -l "/lib/modules/$k61/updates/" /etc/udev/rules.d/60-s2mmu.rules
-	[ -f "/lib/modules/$k61/updates/s2mmu.ko" ] || fail "no module"
-	[ "$(modinfo -k "$k61" -F version s2mmu)" = "$ver" ] || fail "modinfo"
+	for k in $k61 $k612; do
+		mi_listing "$k" > "$scratch/mi-before-$k"
+		make -C "$mi" KDIR="/usr/src/linux-headers-$k" install ||
+			fail "make install ($k)"
+		ko=$(ls /lib/modules/"$k"/updates/s2mmu.ko* 2>/dev/null)
+		[ -n "$ko" ] || fail "no module for $k"
+		[ "$(modinfo -k "$k" -n s2mmu)" = "$ko" ] || fail "depmod ($k)"
+		[ "$(modinfo -k "$k" -F version s2mmu)" = "$ver" ] ||
+			fail "modinfo version ($k)"
+		modinfo -k "$k" -F vermagic s2mmu | grep -q "^$k " ||
+			fail "vermagic not $k"
+	done
+	ls -l /lib/modules/*/updates/ /etc/udev/rules.d/60-s2mmu.rules
 	cmp "$S2MMU_TOP/packaging/udev/60-s2mmu.rules" /etc/udev/rules.d/60-s2mmu.rules ||
 		fail "rule"
 	getent group s2mmu || fail "no group s2mmu"
-	make -C "$mi" KDIR="$kd" uninstall || fail "make uninstall"
-	[ ! -e "/lib/modules/$k61/updates" ] || fail "updates/ left"
+	for k in $k61 $k612; do
+		make -C "$mi" KDIR="/usr/src/linux-headers-$k" uninstall ||
+			fail "make uninstall ($k)"
+		modinfo -k "$k" s2mmu 2>/dev/null && fail "depmod still finds s2mmu ($k)"
+		mi_listing "$k" | diff -u "$scratch/mi-before-$k" - ||
+			fail "/lib/modules/$k not as before make install"
+		if [ "$k" = "$k61" ]; then
+			[ -e /etc/udev/rules.d/60-s2mmu.rules ] ||
+				fail "rule removed while $k612 has the module"
+			getent group s2mmu > /dev/null ||
+				fail "group removed while $k612 has the module"
+		fi
+	done
 	[ ! -e /etc/udev/rules.d/60-s2mmu.rules ] || fail "rule left"
 	[ ! -e /var/lib/s2mmu ] || fail "/var/lib/s2mmu left"
 	[ -n "$had_group" ] || ! getent group s2mmu || fail "group left"
-	modinfo -k "$k61" s2mmu 2>/dev/null && fail "depmod still finds s2mmu"
 	return 0
+}
+
+# mi_listing KVER: /lib/modules/KVER's files but kernel/ (dpkg's), with
+# the sums of depmod's.
+mi_listing() {
+	local d=/lib/modules/$1
+	[ -d "$d" ] || return 0
+	find "$d" -path "$d/kernel" -prune -o -printf '%p %y %m\n' | sort
+	sha256sum "$d"/modules.* 2>/dev/null
 }
 
 deb=$scratch/deb/s2mmu-dkms_${ver}_all.deb
@@ -323,12 +366,35 @@ t_qemu() {
 		fail "devperm_test did not run"
 }
 
+# S2MMU_DKMS_ARM64_BOOT=1: the DKMS-built arm64 module in QEMU too,
+# vm_test against it.  Not in make check by default: one more arm64 boot
+# (TCG) costs about a minute there, and the arm64 selftests boot needs the
+# test flavour's knobs, so it cannot load this module instead.
+t_qemu_arm64() {
+	local ko=$log/$karm/s2mmu.ko
+	[ -f "$ko" ] || fail "no DKMS-built arm64 module kept"
+	S2MMU_BUILD=$log/qemu S2MMU_RESULTS='' bash "$S2MMU_TOP/tests/qemu/run.sh" \
+		--module "$ko" --filter vm_test arm64-6.12 || fail "run.sh"
+}
+
 t0=$SECONDS
 ck dkms:version t_version
 ck dkms:refuse-config t_refuse
-# The scratch copy DKMS adds (it copies it into /usr/src/s2mmu-VERSION).
-copy_tree "$scratch/src"
-if dkms add "$scratch/src" > "$log/add.log" 2>&1; then
+# The sources DKMS builds, put where README.md's DKMS steps put them,
+# with its `cp -r` line: a file the module needs that the README leaves
+# out fails the DKMS builds below.
+readme_add() {
+	local files
+	files=$(sed -n 's|^    cp -r \(.*\) /usr/src/s2mmu-\$v/$|\1|p' \
+		"$S2MMU_TOP/README.md")
+	[ -n "$files" ] || { echo "no cp -r line in README.md"; return 1; }
+	echo "README.md: cp -r $files /usr/src/s2mmu-$ver/"
+	mkdir "/usr/src/s2mmu-$ver" || return 1
+	# shellcheck disable=SC2086
+	(cd "$S2MMU_TOP" && cp -r $files "/usr/src/s2mmu-$ver/") || return 1
+	dkms add "s2mmu/$ver"
+}
+if readme_add > "$log/add.log" 2>&1; then
 	ck "dkms:$k61" t_dkms_kernel "$k61"
 	ck "dkms:$k612" t_dkms_kernel "$k612"
 	ck "dkms:arm64-$karm" t_dkms_arm64
@@ -351,5 +417,6 @@ else
 fi
 s2_log "dkms: packaging tests on the host: $((SECONDS - t0)) s"
 ck dkms:qemu-x86_64-6.12 t_qemu
+[ "${S2MMU_DKMS_ARM64_BOOT:-0}" = 0 ] || ck dkms:qemu-arm64-6.12 t_qemu_arm64
 s2_log "dkms: $((SECONDS - t0)) s in all"
 exit $failed

@@ -9,17 +9,14 @@
  * host maps, with the fault, flush and retry counts of each step.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <linux/s2mmu.h>
+#include "libs2mmu.h"
 
 #define GUEST_BASE	0x40000000ULL		/* 1 GiB */
 #define MIB		(1024ULL * 1024)
@@ -34,12 +31,6 @@ struct demo {
 	struct s2mmu_run last;
 };
 
-static int die(const char *what)
-{
-	printf("s2mmu-demo: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 /* Run one guest access; returns the exit reason. */
 static unsigned int guest(struct demo *d, __u32 op, __u64 gpa, __u64 len,
 			  void *buf, __u64 stride, __u64 repeat, __u32 flags)
@@ -48,13 +39,11 @@ static unsigned int guest(struct demo *d, __u32 op, __u64 gpa, __u64 len,
 		.gpa = gpa, .len = len, .uaddr = (uintptr_t)buf, .op = op,
 		.flags = flags, .stride = stride, .repeat = repeat,
 	};
+	int exit = s2mmu_vcpu_run(d->vcpu, d->run, &a, 1);
 
-	d->run->accesses = (uintptr_t)&a;
-	d->run->nr_accesses = 1;
-	d->run->flags = 0;
-	if (ioctl(d->vcpu, S2MMU_RUN, 0))
-		die("S2MMU_RUN");
-	return d->run->exit_reason;
+	if (exit < 0)
+		s2mmu_die("S2MMU_RUN");
+	return exit;
 }
 
 /* Print what the vCPU counted since the last call. */
@@ -73,10 +62,10 @@ static void counts(struct demo *d, const char *step)
 
 static void translate(struct demo *d, __u64 gpa)
 {
-	struct s2mmu_translation t = { .gpa = gpa };
+	struct s2mmu_translation t;
 
-	if (ioctl(d->vcpu, S2MMU_TRANSLATE, &t))
-		die("S2MMU_TRANSLATE");
+	if (s2mmu_translate(d->vcpu, gpa, &t))
+		s2mmu_die("S2MMU_TRANSLATE");
 	if (!t.present) {
 		printf("    gpa %#llx: not mapped\n", (unsigned long long)gpa);
 		return;
@@ -90,7 +79,6 @@ static void translate(struct demo *d, __u64 gpa)
 
 static int demo_format(int dev, unsigned long type, const char *name)
 {
-	struct s2mmu_memory_region region;
 	struct s2mmu_vm_info info;
 	char msg[64], buf[64];
 	struct demo d = { 0 };
@@ -98,28 +86,24 @@ static int demo_format(int dev, unsigned long type, const char *name)
 	int fails = 0;
 
 	printf("\n== %s VM ==\n", name);
-	d.vm = ioctl(dev, S2MMU_CREATE_VM, type);
+	d.vm = s2mmu_dev_create_vm(dev, type);
 	if (d.vm < 0)
-		die("S2MMU_CREATE_VM");
+		s2mmu_die("S2MMU_CREATE_VM");
 	d.mem = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (d.mem == MAP_FAILED)
-		die("mmap");
-	region = (struct s2mmu_memory_region) {
-		.slot = 0, .guest_phys_addr = GUEST_BASE,
-		.memory_size = GUEST_SIZE, .userspace_addr = (uintptr_t)d.mem,
-	};
-	if (ioctl(d.vm, S2MMU_SET_MEMORY_REGION, &region))
-		die("S2MMU_SET_MEMORY_REGION");
+		s2mmu_die("mmap");
+	if (s2mmu_set_region(d.vm, 0, 0, GUEST_BASE, GUEST_SIZE,
+			     (uintptr_t)d.mem))
+		s2mmu_die("S2MMU_SET_MEMORY_REGION");
 	printf("slot 0: guest [%#llx, %#llx) -> host %p\n",
 	       GUEST_BASE, GUEST_BASE + GUEST_SIZE, (void *)d.mem);
-	d.vcpu = ioctl(d.vm, S2MMU_CREATE_VCPU, 0);
+	d.vcpu = s2mmu_create_vcpu(d.vm, 0);
 	if (d.vcpu < 0)
-		die("S2MMU_CREATE_VCPU");
-	d.run = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		     d.vcpu, 0);
-	if (d.run == MAP_FAILED)
-		die("mmap vcpu");
+		s2mmu_die("S2MMU_CREATE_VCPU");
+	d.run = s2mmu_map_run(d.vcpu);
+	if (!d.run)
+		s2mmu_die("mmap vcpu");
 
 	/* Host writes, guest reads. */
 	snprintf((char *)d.mem + 0x1000, 64, "written by the host");
@@ -152,7 +136,7 @@ static int demo_format(int dev, unsigned long type, const char *name)
 
 	/* The host takes memory away under the guest. */
 	if (munmap(d.mem + HOLE_OFF, HOLE_SIZE))
-		die("munmap");
+		s2mmu_die("munmap");
 	printf("host munmaps [%p, +1 MiB)\n", (void *)(d.mem + HOLE_OFF));
 	exit = guest(&d, S2MMU_OP_READ, GUEST_BASE + HOLE_OFF, 16, buf, 0, 0, 0);
 	printf("guest reads gpa %#llx: exit %s, gpa %#llx, flags %#llx\n",
@@ -166,7 +150,7 @@ static int demo_format(int dev, unsigned long type, const char *name)
 	/* ... and maps new memory there. */
 	if (mmap(d.mem + HOLE_OFF, HOLE_SIZE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
-		die("mmap fixed");
+		s2mmu_die("mmap fixed");
 	snprintf((char *)d.mem + HOLE_OFF, 64, "new memory, new contents");
 	memset(buf, 0, sizeof(buf));
 	exit = guest(&d, S2MMU_OP_READ, GUEST_BASE + HOLE_OFF, 32, buf, 0, 0, 0);
@@ -175,8 +159,8 @@ static int demo_format(int dev, unsigned long type, const char *name)
 	fails += strcmp(buf, "new memory, new contents") != 0;
 	counts(&d, "after mmap");
 
-	if (ioctl(d.vm, S2MMU_GET_VM_INFO, &info))
-		die("S2MMU_GET_VM_INFO");
+	if (s2mmu_vm_info(d.vm, &info))
+		s2mmu_die("S2MMU_GET_VM_INFO");
 	printf("VM counts: %llu invalidations, %llu zaps, %llu TLB shootdowns, ",
 	       (unsigned long long)info.stat_invalidations,
 	       (unsigned long long)info.stat_zaps,
@@ -192,7 +176,7 @@ static int demo_format(int dev, unsigned long type, const char *name)
 	       (unsigned long long)d.run->mmio.gpa);
 	fails += exit != S2MMU_EXIT_MMIO;
 
-	munmap(d.run, getpagesize());
+	s2mmu_unmap_run(d.run);
 	close(d.vcpu);
 	close(d.vm);
 	munmap(d.mem, GUEST_SIZE);
@@ -205,10 +189,11 @@ int main(void)
 	long version;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	dev = open("/dev/s2mmu", O_RDWR | O_CLOEXEC);
+	s2mmu_set_die_prefix("s2mmu-demo: ");
+	dev = s2mmu_open();
 	if (dev < 0)
-		die("/dev/s2mmu");
-	version = ioctl(dev, S2MMU_GET_API_VERSION, 0);
+		s2mmu_die(S2MMU_DEV);
+	version = s2mmu_api_version(dev);
 	printf("s2mmu-demo: /dev/s2mmu API version %ld\n", version);
 
 	fails += demo_format(dev, S2MMU_VM_X86_TDP, "x86 TDP (EPT)");

@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/s2mmu.h>
+#include "libs2mmu.h"
 #include "test_hmm_uapi.h"
 #include "gup_floor.h"
 
@@ -70,19 +69,6 @@ struct result {
 	char keys[NR_RESULTS][24];
 };
 
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("BENCH-ERROR ");
-	vprintf(fmt, ap);
-	printf(": %s\n", strerror(errno));
-	va_end(ap);
-	fflush(stdout);
-	_exit(1);
-}
-
 static double now(void)
 {
 	struct timespec ts;
@@ -100,18 +86,12 @@ static void set(struct result *res, int i, const char *key, double v)
 /* Anonymous memory aligned to 2 MiB, 4 KiB-only or THP-backed. */
 static char *mem_alloc(unsigned long long size, enum mem_kind kind)
 {
-	char *p = mmap(NULL, size + PMD, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	char *a;
+	char *a = s2mmu_alloc_aligned(size, PMD);
 
-	if (p == MAP_FAILED)
-		die("mmap %llu", size);
-	a = (char *)(((uintptr_t)p + PMD - 1) & ~(uintptr_t)(PMD - 1));
-	if (a > p)
-		munmap(p, a - p);
-	munmap(a + size, p + PMD - a);
+	if (!a)
+		s2mmu_die("mmap %llu", size);
 	if (madvise(a, size, kind == MEM_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
-		die("madvise");
+		s2mmu_die("madvise");
 	return a;
 }
 
@@ -144,32 +124,23 @@ static void vm_create(struct vm *vm, char *p, unsigned long long size,
 		      unsigned int nslots, int nvcpus)
 {
 	unsigned long long slot_size = size / nslots;
-	struct s2mmu_memory_region r = { 0 };
-	int dev, i;
+	int i;
 
-	dev = open("/dev/s2mmu", O_RDWR | O_CLOEXEC);
-	if (dev < 0)
-		die("open /dev/s2mmu");
-	vm->fd = ioctl(dev, S2MMU_CREATE_VM, S2MMU_VM_X86_TDP);
+	vm->fd = s2mmu_create_vm(S2MMU_VM_X86_TDP);
 	if (vm->fd < 0)
-		die("S2MMU_CREATE_VM");
-	close(dev);
+		s2mmu_die("S2MMU_CREATE_VM");
 	for (i = 0; i < (int)nslots; i++) {
-		r.slot = i;
-		r.guest_phys_addr = GPA_BASE + i * slot_size;
-		r.memory_size = slot_size;
-		r.userspace_addr = (uintptr_t)p + i * slot_size;
-		if (ioctl(vm->fd, S2MMU_SET_MEMORY_REGION, &r))
-			die("S2MMU_SET_MEMORY_REGION %d", i);
+		if (s2mmu_set_region(vm->fd, i, 0, GPA_BASE + i * slot_size,
+				     slot_size, (uintptr_t)p + i * slot_size))
+			s2mmu_die("S2MMU_SET_MEMORY_REGION %d", i);
 	}
 	for (i = 0; i < nvcpus; i++) {
-		vm->vcpu[i] = ioctl(vm->fd, S2MMU_CREATE_VCPU, i);
+		vm->vcpu[i] = s2mmu_create_vcpu(vm->fd, i);
 		if (vm->vcpu[i] < 0)
-			die("S2MMU_CREATE_VCPU");
-		vm->run[i] = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-				  MAP_SHARED, vm->vcpu[i], 0);
-		if (vm->run[i] == MAP_FAILED)
-			die("mmap vcpu");
+			s2mmu_die("S2MMU_CREATE_VCPU");
+		vm->run[i] = s2mmu_map_run(vm->vcpu[i]);
+		if (!vm->run[i])
+			s2mmu_die("mmap vcpu");
 	}
 }
 
@@ -178,7 +149,7 @@ static void vm_destroy(struct vm *vm, int nvcpus)
 	int i;
 
 	for (i = 0; i < nvcpus; i++) {
-		munmap(vm->run[i], PAGE);
+		s2mmu_unmap_run(vm->run[i]);
 		close(vm->vcpu[i]);
 	}
 	close(vm->fd);
@@ -196,8 +167,8 @@ static char *populated(enum mem_kind kind)
 
 static void vm_info(struct vm *vm, struct s2mmu_vm_info *info)
 {
-	if (ioctl(vm->fd, S2MMU_GET_VM_INFO, info))
-		die("S2MMU_GET_VM_INFO");
+	if (s2mmu_vm_info(vm->fd, info))
+		s2mmu_die("S2MMU_GET_VM_INFO");
 }
 
 /* Run @nr accesses on vCPU @i, resuming after S2MMU_EXIT_INTR. */
@@ -206,16 +177,15 @@ static void vm_run(struct vm *vm, int i, struct s2mmu_access *a, unsigned int nr
 	struct s2mmu_run *run = vm->run[i];
 
 	while (nr) {
-		run->accesses = (uintptr_t)a;
-		run->nr_accesses = nr;
-		run->flags = 0;
-		if (ioctl(vm->vcpu[i], S2MMU_RUN, 0) && errno != EINTR)
-			die("S2MMU_RUN");
+		if (s2mmu_vcpu_run(vm->vcpu[i], run, a, nr) < 0 &&
+		    errno != EINTR)
+			s2mmu_die("S2MMU_RUN");
 		if (run->exit_reason != S2MMU_EXIT_DONE &&
 		    run->exit_reason != S2MMU_EXIT_INTR) {
 			errno = 0;
-			die("S2MMU_RUN exit %u at gpa %#llx", run->exit_reason,
-			    (unsigned long long)run->memory_fault.gpa);
+			s2mmu_die("S2MMU_RUN exit %u at gpa %#llx",
+				  run->exit_reason,
+				  (unsigned long long)run->memory_fault.gpa);
 		}
 		if (run->exit_reason == S2MMU_EXIT_DONE)
 			return;
@@ -243,9 +213,9 @@ static void vm_pre_fault(struct vm *vm, unsigned long long gpa,
 	struct s2mmu_pre_fault_memory r = { .gpa = gpa, .size = size };
 
 	while (r.size)
-		if (ioctl(vm->vcpu[0], S2MMU_PRE_FAULT_MEMORY, &r) &&
+		if (s2mmu_pre_fault(vm->vcpu[0], &r) &&
 		    errno != EINTR && errno != EAGAIN)
-			die("S2MMU_PRE_FAULT_MEMORY");
+			s2mmu_die("S2MMU_PRE_FAULT_MEMORY");
 }
 
 static void stats_into(struct result *res, int from, struct s2mmu_run *run)
@@ -272,10 +242,10 @@ static double gup_floor(char *p, enum mem_kind kind, bool write)
 
 	fd = open(GUP_FLOOR_DEV, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		die("open " GUP_FLOOR_DEV);
+		s2mmu_die("open " GUP_FLOOR_DEV);
 	t = now();
 	if (ioctl(fd, GUP_FLOOR_RUN, &r))
-		die("GUP_FLOOR_RUN");
+		s2mmu_die("GUP_FLOOR_RUN");
 	t = now() - t;
 	close(fd);
 	return t;
@@ -324,7 +294,7 @@ static void dmirror_read_all(int fd, char *p, char *buf,
 		cmd.ptr = (uintptr_t)buf;
 		cmd.npages = DMIRROR_CHUNK / PAGE;
 		if (ioctl(fd, HMM_DMIRROR_READ, &cmd))
-			die("HMM_DMIRROR_READ");
+			s2mmu_die("HMM_DMIRROR_READ");
 		*faults += cmd.faults;
 	}
 }
@@ -363,7 +333,7 @@ static void c_fault(const char *var, enum mem_kind kind, struct result *res)
 
 		fd = open(DMIRROR_DEV, O_RDWR | O_CLOEXEC);
 		if (fd < 0 || !buf)
-			die("open " DMIRROR_DEV);
+			s2mmu_die("open " DMIRROR_DEV);
 		t = now();
 		dmirror_read_all(fd, p, buf, mem_size, &faults);
 		set(res, 0, "sec", now() - t);
@@ -463,33 +433,33 @@ static void ager_init(struct ager *ag, char *p, unsigned long long size,
 	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 
 	if (!pfn || pm < 0)
-		die("pagemap");
+		s2mmu_die("pagemap");
 	if (pread(pm, pfn, n * sizeof(*pfn),
 		  (uintptr_t)p / PAGE * sizeof(*pfn)) != (ssize_t)(n * sizeof(*pfn)))
-		die("pread pagemap");
+		s2mmu_die("pread pagemap");
 	close(pm);
 	for (i = 0; i < n; i++) {
 		if (!(pfn[i] & (1ULL << 63)) || !(pfn[i] & ((1ULL << 55) - 1))) {
 			errno = 0;
-			die("page %lu not present (or no pfn: not root?)", i);
+			s2mmu_die("page %lu not present (or no pfn: not root?)", i);
 		}
 		pfn[i] &= (1ULL << 55) - 1;
 		lo = pfn[i] < lo ? pfn[i] : lo;
 		hi = pfn[i] > hi ? pfn[i] : hi;
 	}
 	if (lo > hi)
-		die("empty range");
+		s2mmu_die("empty range");
 	ag->base = lo / 64;
 	ag->nwords = hi / 64 - ag->base + 1;
 	ag->words = calloc(ag->nwords, sizeof(__u64));
 	if (!ag->words)
-		die("calloc");
+		s2mmu_die("calloc");
 	for (i = 0; i < n; i += kind == MEM_THP ? PMD / PAGE : 1)
 		ag->words[pfn[i] / 64 - ag->base] |= 1ULL << (pfn[i] % 64);
 	free(pfn);
 	ag->fd = open("/sys/kernel/mm/page_idle/bitmap", O_RDWR | O_CLOEXEC);
 	if (ag->fd < 0)
-		die("open page_idle/bitmap");
+		s2mmu_die("open page_idle/bitmap");
 }
 
 /*
@@ -513,7 +483,7 @@ static void ager_pass(struct ager *ag)
 			   (ag->base + i) * 8);
 		if (n <= 0 || n % 8) {
 			errno = n < 0 ? errno : EIO;
-			die("pwrite page_idle/bitmap");
+			s2mmu_die("pwrite page_idle/bitmap");
 		}
 		i += n / 8;
 	}
@@ -561,13 +531,13 @@ static void set_age_locked(bool locked)
 	int fd = open(AGE_LOCKED_KNOB, O_WRONLY | O_CLOEXEC);
 
 	if (fd < 0 || write(fd, locked ? "1" : "0", 1) != 1)
-		die("%s", AGE_LOCKED_KNOB);
+		s2mmu_die("%s", AGE_LOCKED_KNOB);
 	close(fd);
 }
 
 static void c_aging(const char *var, enum mem_kind kind, struct result *res)
 {
-	struct s2mmu_translation tr = { .gpa = GPA_BASE };
+	struct s2mmu_translation tr;
 	struct vm *vm = &aging_vm;
 	struct s2mmu_run before;
 	bool locked = !strcmp(var, "s2mmu-aging-locked");
@@ -587,12 +557,12 @@ static void c_aging(const char *var, enum mem_kind kind, struct result *res)
 	if (age) {
 		/* Check that an aging pass does reach the stage-2 tables. */
 		guest_touch(vm, 0, GPA_BASE, PAGE, false, 1);
-		if (ioctl(vm->vcpu[0], S2MMU_TRANSLATE, &tr))
-			die("S2MMU_TRANSLATE");
+		if (s2mmu_translate(vm->vcpu[0], GPA_BASE, &tr))
+			s2mmu_die("S2MMU_TRANSLATE");
 		set(res, 3, "young_before", tr.accessed);
 		ager_pass(&aging);
-		if (ioctl(vm->vcpu[0], S2MMU_TRANSLATE, &tr))
-			die("S2MMU_TRANSLATE");
+		if (s2mmu_translate(vm->vcpu[0], GPA_BASE, &tr))
+			s2mmu_die("S2MMU_TRANSLATE");
 		set(res, 4, "young_after", tr.accessed);
 	}
 	if (age || spin) {
@@ -600,7 +570,7 @@ static void c_aging(const char *var, enum mem_kind kind, struct result *res)
 		aging.passes = 0;
 		if (pthread_create(&th, NULL, age ? ager_thread : spin_thread,
 				   &aging))
-			die("pthread_create");
+			s2mmu_die("pthread_create");
 	}
 	before = *vm->run[0];
 	t = now();
@@ -654,7 +624,7 @@ static void c_slots(const char *var, enum mem_kind kind, struct result *res)
 	nunits = covered / unit;
 	a = calloc(npages, sizeof(*a));
 	if (!a)
-		die("calloc");
+		s2mmu_die("calloc");
 	k = 0;
 	for (i = 0; i < per_unit; i++) {
 		for (u = 0; u < nunits; u++) {
@@ -728,7 +698,7 @@ static void c_parallel(const char *var, enum mem_kind kind, struct result *res)
 					 .p = p, .go = &go };
 		if (pthread_create(&th[i], NULL,
 				   host ? host_worker : s2mmu_worker, &w[i]))
-			die("pthread_create");
+			s2mmu_die("pthread_create");
 	}
 	t = now();
 	pthread_barrier_wait(&go);
@@ -796,10 +766,10 @@ static void c_tables(const char *var, enum mem_kind kind, struct result *res)
 	set(res, 0, "sec", now() - t);
 	vm_info(&vm, &info);
 	for (off = 0; off < mem_size; off += PMD) {
-		struct s2mmu_translation tr = { .gpa = GPA_BASE + off };
+		struct s2mmu_translation tr;
 
-		if (ioctl(vm.vcpu[0], S2MMU_TRANSLATE, &tr))
-			die("S2MMU_TRANSLATE");
+		if (s2mmu_translate(vm.vcpu[0], GPA_BASE + off, &tr))
+			s2mmu_die("S2MMU_TRANSLATE");
 		huge += tr.present && tr.level >= 1;
 	}
 	set(res, 1, "table_pages", info.stat_table_pages);
@@ -828,10 +798,10 @@ static int session(const char *name, enum mem_kind kind, int rep,
 
 	fflush(stdout);
 	if (pipe(fds))
-		die("pipe");
+		s2mmu_die("pipe");
 	pid = fork();
 	if (pid < 0)
-		die("fork");
+		s2mmu_die("fork");
 	if (!pid) {
 		close(fds[0]);
 		for (i = 0; i < nvars; i++) {
@@ -922,6 +892,8 @@ int main(int argc, char **argv)
 	unsigned int i;
 	int opt, fails = 0, any = 0, a;
 
+	/* s2mmu_die(): "BENCH-ERROR <what>: <strerror(errno)>", _exit(1). */
+	s2mmu_set_die_prefix("BENCH-ERROR ");
 	while ((opt = getopt(argc, argv, "r:m:")) != -1) {
 		switch (opt) {
 		case 'r':

@@ -48,9 +48,15 @@ mirror_uapi_headers() {
 mirror_build() {
 	local out=$1 src mm hdr t
 	mkdir -p "$out/mm"
+	# libs2mmu inside the .so is hidden: it exports nothing into the
+	# program it is preloaded into (only the interposed _exit()).
+	gcc -c -fPIC -fvisibility=hidden -O2 -g -Wall -Wextra -Werror \
+		-I"$S2MMU_TOP/include/uapi" -o "$out/libs2mmu.o" \
+		"$S2MMU_TOP/tools/lib/libs2mmu.c"
 	gcc -shared -fPIC -O2 -g -Wall -Wextra -Werror \
-		-I"$S2MMU_TOP/include/uapi" -o "$out/s2mmu_mirror.so" \
-		"$S2MMU_TOP/tests/mirror/s2mmu_mirror.c" -lpthread
+		-I"$S2MMU_TOP/include/uapi" -I"$S2MMU_TOP/tools/lib" \
+		-o "$out/s2mmu_mirror.so" "$S2MMU_TOP/tests/mirror/s2mmu_mirror.c" \
+		"$out/libs2mmu.o" -lpthread
 	src=$(s2_linux_src)
 	mm=$src/tools/testing/selftests/mm
 	hdr=

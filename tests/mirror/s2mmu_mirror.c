@@ -46,13 +46,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/s2mmu.h>
+#include "libs2mmu.h"
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define MIRROR_PAGE_SIZE	4096UL
@@ -136,21 +135,6 @@ static void mirror_write(int fd, const char *buf, int len, int size)
 	(void)n;
 }
 
-static long long mirror_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static unsigned long env_ulong(const char *name, unsigned long def)
-{
-	const char *s = getenv(name);
-
-	return s && *s ? strtoul(s, NULL, 0) : def;
-}
-
 /*
  * Report one line; @event is "exit" for the final report.  One write()
  * with O_APPEND, so concurrent processes do not interleave their lines.
@@ -185,15 +169,13 @@ static int mirror_check(void)
 	unsigned long long v;
 	int ret;
 
-	memset(&inv, 0, sizeof(inv));
-	ret = ioctl(m.vm, S2MMU_CHECK_INVARIANTS, &inv) ? -errno : 0;
+	ret = s2mmu_check_invariants(m.vm, &inv);
 	m.st.checks++;
-	m.st.last_check_ms = mirror_now_ms();
+	m.st.last_check_ms = s2mmu_now_ms();
 	if (ret && ret != -EUCLEAN)
 		return ret;
 	m.st.leaves = inv.leaves;
-	v = inv.no_slot + inv.host_unmapped + inv.bad_pfn + inv.bad_write +
-	    inv.bad_huge + inv.bad_accounting + inv.stale_tlb;
+	v = s2mmu_invariants_violations(&inv);
 	if (v || ret) {
 		char line[320];
 		int len;
@@ -214,17 +196,11 @@ static int mirror_check(void)
 	return ret;
 }
 
+/* Slot @id: guest physical = host virtual [start, start + size). */
 static int mirror_set_region(unsigned int id, unsigned long start,
 			     unsigned long size)
 {
-	struct s2mmu_memory_region r = {
-		.slot = id,
-		.guest_phys_addr = start,
-		.memory_size = size,
-		.userspace_addr = start,
-	};
-
-	return ioctl(m.vm, S2MMU_SET_MEMORY_REGION, &r) ? -errno : 0;
+	return s2mmu_set_region(m.vm, id, 0, start, size, start);
 }
 
 static bool mirror_alloc_id(unsigned int *id)
@@ -433,10 +409,8 @@ static void mirror_touch(void)
 			struct s2mmu_run *run = m.run;
 			unsigned long long k;
 
-			run->accesses = (unsigned long)&m.acc[done];
-			run->nr_accesses = nr - done;
-			run->flags = 0;
-			if (ioctl(m.vcpu, S2MMU_RUN, 0)) {
+			if (s2mmu_vcpu_run(m.vcpu, run, &m.acc[done],
+					   nr - done) < 0) {
 				if (errno == EINTR)
 					continue;
 				m.st.run_errors++;
@@ -485,7 +459,7 @@ static void *mirror_thread(void *arg)
 		mirror_resync();
 		mirror_touch();
 		m.st.rounds++;
-		if (mirror_now_ms() - m.st.last_check_ms >= MIRROR_CHECK_MS) {
+		if (s2mmu_now_ms() - m.st.last_check_ms >= MIRROR_CHECK_MS) {
 			unsigned long long before = m.st.violations;
 
 			mirror_check();
@@ -500,8 +474,7 @@ static void *mirror_thread(void *arg)
 
 static void mirror_close(void)
 {
-	if (m.run)
-		munmap(m.run, MIRROR_PAGE_SIZE);
+	s2mmu_unmap_run(m.run);
 	if (m.vcpu >= 0)
 		close(m.vcpu);
 	if (m.vm >= 0)
@@ -531,7 +504,7 @@ static unsigned long mirror_vm_type(void)
 static void mirror_start(void)
 {
 	struct s2mmu_vm_info info;
-	int dev, err;
+	int err;
 
 	memset(&m.slots, 0, sizeof(m.slots[0]) * m.nr_slots);
 	m.nr_slots = 0;
@@ -540,33 +513,25 @@ static void mirror_start(void)
 	m.stop = false;
 	m.owner = getpid();
 	memset(&m.st, 0, sizeof(m.st));
-	m.st.last_check_ms = mirror_now_ms();
+	m.st.last_check_ms = s2mmu_now_ms();
 
-	dev = open("/dev/s2mmu", O_RDWR | O_CLOEXEC);
-	if (dev < 0) {
-		err = -errno;
+	m.vm = s2mmu_create_vm(mirror_vm_type());
+	if (m.vm < 0) {
+		err = m.vm;
 		goto fail;
 	}
-	m.vm = ioctl(dev, S2MMU_CREATE_VM, mirror_vm_type());
-	err = -errno;
-	close(dev);
-	if (m.vm < 0)
-		goto fail;
 	fcntl(m.vm, F_SETFD, FD_CLOEXEC);
-	if (ioctl(m.vm, S2MMU_GET_VM_INFO, &info)) {
-		err = -errno;
+	err = s2mmu_vm_info(m.vm, &info);
+	if (err)
 		goto fail;
-	}
 	m.max_gpa = info.max_gpa;
-	m.vcpu = ioctl(m.vm, S2MMU_CREATE_VCPU, 0UL);
+	m.vcpu = s2mmu_create_vcpu(m.vm, 0);
 	if (m.vcpu < 0) {
-		err = -errno;
+		err = m.vcpu;
 		goto fail;
 	}
-	m.run = mmap(NULL, MIRROR_PAGE_SIZE, PROT_READ | PROT_WRITE,
-		     MAP_SHARED, m.vcpu, 0);
-	if (m.run == MAP_FAILED) {
-		m.run = NULL;
+	m.run = s2mmu_map_run(m.vcpu);
+	if (!m.run) {
 		err = -errno;
 		goto fail;
 	}
@@ -592,12 +557,12 @@ static void mirror_atfork_child(void)
 __attribute__((constructor))
 static void mirror_init(void)
 {
-	pause_us = env_ulong("S2MMU_MIRROR_PAUSE_US", 1000);
-	window_pages = env_ulong("S2MMU_MIRROR_WINDOW", 16);
+	pause_us = s2mmu_env_ull("S2MMU_MIRROR_PAUSE_US", 1000);
+	window_pages = s2mmu_env_ull("S2MMU_MIRROR_WINDOW", 16);
 	if (!window_pages)
 		window_pages = 1;
-	mirror_fork = env_ulong("S2MMU_MIRROR_FORK", 1) != 0;
-	quiet = env_ulong("S2MMU_MIRROR_QUIET", 0) != 0;
+	mirror_fork = s2mmu_env_ull("S2MMU_MIRROR_FORK", 1) != 0;
+	quiet = s2mmu_env_ull("S2MMU_MIRROR_QUIET", 0) != 0;
 	pthread_atfork(NULL, NULL, mirror_atfork_child);
 	mirror_start();
 }

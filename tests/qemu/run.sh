@@ -61,22 +61,25 @@ if [ -n "$module_ko" ]; then
 	[ "$(echo $targets | wc -w)" = 1 ] || s2_die "--module takes one target"
 fi
 
-# Userspace: static binaries, so the initramfs needs no libc.
+# Userspace: static binaries, so the initramfs needs no libc.  The
+# selftests through their kselftest Makefile (tests/selftests/Makefile,
+# with linux-source-6.12's lib.mk), as a user builds them; the demo with
+# libs2mmu.
 build_user() {
-	local target=$1 out=$2 cc src inc
+	local target=$1 out=$2 cross= lib=$S2MMU_TOP/tools/lib
 	case "$target" in
-	arm64-*) cc=aarch64-linux-gnu-gcc ;;
-	*) cc=gcc ;;
+	arm64-*) cross=aarch64-linux-gnu- ;;
 	esac
-	src=$(s2_linux_src)
-	inc="-I$S2MMU_TOP/include/uapi -I$src/tools/testing/selftests"
 	mkdir -p "$out/tests" "$out/tools"
-	for f in "$S2MMU_TOP"/tests/selftests/*_test.c; do
-		$cc -static -O2 -g -Wall -Werror \
-			$inc -o "$out/tests/$(basename "${f%.c}")" "$f" -lpthread
-	done
-	$cc -static -O2 -Wall -Wextra -Werror -I"$S2MMU_TOP/include/uapi" \
-		-o "$out/tools/s2mmu-demo" "$S2MMU_TOP/tools/s2mmu-demo.c"
+	make -s -C "$S2MMU_TOP/tests/selftests" -j2 \
+		KSFT_DIR="$(s2_linux_src)/tools/testing/selftests" \
+		CROSS_COMPILE=$cross OUTPUT="$out/tests" \
+		S2MMU_OBJDIR="$out/obj" \
+		USERCFLAGS=-Werror USERLDFLAGS=-static >&2
+	${cross}gcc -static -O2 -Wall -Wextra -Werror \
+		-I"$S2MMU_TOP/include/uapi" -I"$lib" \
+		-o "$out/tools/s2mmu-demo" "$S2MMU_TOP/tools/s2mmu-demo.c" \
+		"$lib/libs2mmu.c"
 }
 
 make_initramfs() {

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Small helpers shared by the s2mmu selftests (userspace).
+ * The s2mmu selftests' helpers: libs2mmu (tools/lib/libs2mmu.h: device, VM,
+ * vCPU, slot, run, translate, invariants; linked into every selftest by
+ * tests/selftests/Makefile) and, here, what only the tests need: module
+ * unload/reload, test knobs, capabilities, data patterns, random numbers,
+ * MGLRU aging and the kselftest-harness assertions.
  */
 #ifndef _S2MMU_UTIL_H
 #define _S2MMU_UTIL_H
@@ -21,30 +25,10 @@
 #include <linux/capability.h>
 #include <linux/s2mmu.h>
 
-#define S2MMU_DEV	"/dev/s2mmu"
+#include "libs2mmu.h"
 
 /* Where the test initramfs keeps the module, for unload/reload tests. */
 #define S2MMU_KO	"/lib/modules/s2mmu.ko"
-
-static inline int s2mmu_open(void)
-{
-	return open(S2MMU_DEV, O_RDWR | O_CLOEXEC);
-}
-
-/* Create a VM of @type on a fresh /dev/s2mmu fd; -errno on failure. */
-static inline int s2mmu_create_vm(unsigned long type)
-{
-	int dev = s2mmu_open();
-	int vm;
-
-	if (dev < 0)
-		return -errno;
-	vm = ioctl(dev, S2MMU_CREATE_VM, type);
-	if (vm < 0)
-		vm = -errno;
-	close(dev);
-	return vm;
-}
 
 static inline int s2mmu_delete_module(void)
 {
@@ -63,10 +47,6 @@ static inline int s2mmu_load_module(void)
 	return ret;
 }
 
-/* Guest and host page size: every target kernel uses 4 KiB pages. */
-#define S2MMU_PAGE_SIZE	4096UL
-#define S2MMU_PMD_SIZE	(2UL << 20)
-
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE	25
 #endif
@@ -74,208 +54,10 @@ static inline int s2mmu_load_module(void)
 #define MADV_SOFT_OFFLINE	101
 #endif
 
-static inline int s2mmu_vm_info(int vm, struct s2mmu_vm_info *info)
-{
-	return ioctl(vm, S2MMU_GET_VM_INFO, info) ? -errno : 0;
-}
-
-/* S2MMU_SET_MEMORY_REGION; 0 or -errno. */
-static inline int s2mmu_set_region(int vm, __u32 slot, __u32 flags, __u64 gpa,
-				   __u64 size, __u64 uaddr)
-{
-	struct s2mmu_memory_region r = {
-		.slot = slot,
-		.flags = flags,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = uaddr,
-	};
-
-	return ioctl(vm, S2MMU_SET_MEMORY_REGION, &r) ? -errno : 0;
-}
-
-static inline int s2mmu_delete_region(int vm, __u32 slot)
-{
-	return s2mmu_set_region(vm, slot, 0, 0, 0, 0);
-}
-
-/* S2MMU_CREATE_VCPU; the vCPU fd or -errno. */
-static inline int s2mmu_create_vcpu(int vm, unsigned long id)
-{
-	int fd = ioctl(vm, S2MMU_CREATE_VCPU, id);
-
-	return fd < 0 ? -errno : fd;
-}
-
-/* The vCPU's run structure, mmap()ed; NULL on failure (errno set). */
-static inline struct s2mmu_run *s2mmu_map_run(int vcpu)
-{
-	void *p = mmap(NULL, S2MMU_PAGE_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_SHARED, vcpu, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static inline void s2mmu_unmap_run(struct s2mmu_run *run)
-{
-	if (run)
-		munmap(run, S2MMU_PAGE_SIZE);
-}
-
-/*
- * S2MMU_RUN on the mmapped run page with @nr accesses.  Return: the exit
- * reason (>= 0) when the ioctl succeeded, else -errno (the exit reason
- * is still in @run, e.g. S2MMU_EXIT_INTR with -EINTR).
- */
-static inline int s2mmu_vcpu_run(int vcpu, struct s2mmu_run *run,
-				 const struct s2mmu_access *a, __u32 nr)
-{
-	run->accesses = (unsigned long)a;
-	run->nr_accesses = nr;
-	run->flags = 0;
-	if (ioctl(vcpu, S2MMU_RUN, 0))
-		return -errno;
-	return run->exit_reason;
-}
-
-/* One READ, WRITE or EXEC access of @len bytes at @gpa to/from @buf. */
-static inline int s2mmu_vcpu_access(int vcpu, struct s2mmu_run *run, __u32 op,
-				    __u64 gpa, void *buf, __u64 len)
-{
-	struct s2mmu_access a = {
-		.gpa = gpa,
-		.len = len,
-		.uaddr = (unsigned long)buf,
-		.op = op,
-	};
-
-	return s2mmu_vcpu_run(vcpu, run, &a, 1);
-}
-
-static inline int s2mmu_guest_read(int vcpu, struct s2mmu_run *run, __u64 gpa,
-				   void *buf, __u64 len)
-{
-	return s2mmu_vcpu_access(vcpu, run, S2MMU_OP_READ, gpa, buf, len);
-}
-
-static inline int s2mmu_guest_write(int vcpu, struct s2mmu_run *run, __u64 gpa,
-				    const void *buf, __u64 len)
-{
-	return s2mmu_vcpu_access(vcpu, run, S2MMU_OP_WRITE, gpa, (void *)buf,
-				 len);
-}
-
-/* One TOUCH access: every @stride-th byte of [gpa, gpa + len), @repeat times. */
-static inline int s2mmu_guest_touch(int vcpu, struct s2mmu_run *run, __u64 gpa,
-				    __u64 len, bool write, __u64 stride,
-				    __u64 repeat)
-{
-	struct s2mmu_access a = {
-		.gpa = gpa,
-		.len = len,
-		.op = S2MMU_OP_TOUCH,
-		.flags = write ? S2MMU_ACCESS_F_WRITE : 0,
-		.stride = stride,
-		.repeat = repeat,
-	};
-
-	return s2mmu_vcpu_run(vcpu, run, &a, 1);
-}
-
-/* S2MMU_TRANSLATE of @gpa into @t; 0 or -errno. */
-static inline int s2mmu_translate(int vcpu, __u64 gpa,
-				  struct s2mmu_translation *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->gpa = gpa;
-	return ioctl(vcpu, S2MMU_TRANSLATE, t) ? -errno : 0;
-}
-
-/* S2MMU_PRE_FAULT_MEMORY; 0 or -errno, @r advanced as the module left it. */
-static inline int s2mmu_pre_fault(int vcpu, struct s2mmu_pre_fault_memory *r)
-{
-	return ioctl(vcpu, S2MMU_PRE_FAULT_MEMORY, r) ? -errno : 0;
-}
-
-/* Anonymous read-write memory aligned to @align; NULL on failure. */
-static inline void *s2mmu_alloc_aligned(size_t size, size_t align)
-{
-	char *p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	char *a;
-
-	if (p == MAP_FAILED)
-		return NULL;
-	a = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
-	if (a > p)
-		munmap(p, a - p);
-	munmap(a + size, p + align - a);
-	return a;
-}
-
-/*
- * The page frame backing @addr from /proc/self/pagemap, or 0 when it is
- * not present or the frame is hidden (not CAP_SYS_ADMIN).
- */
-static inline __u64 s2mmu_pagemap_pfn(const void *addr)
-{
-	__u64 ent = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	off_t off = (uintptr_t)addr / S2MMU_PAGE_SIZE * sizeof(ent);
-
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &ent, sizeof(ent), off) != sizeof(ent))
-		ent = 0;
-	close(fd);
-	if (!(ent & (1ULL << 63)))
-		return 0;
-	return ent & ((1ULL << 55) - 1);
-}
-
-/* Monotonic time in milliseconds. */
-static inline long long s2mmu_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Read a small sysfs/procfs file as a number; -1 when it cannot be read. */
-static inline long s2mmu_read_long(const char *path)
-{
-	char buf[64] = "";
-	long n = -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) > 0)
-		n = strtol(buf, NULL, 10);
-	close(fd);
-	return n;
-}
-
 /* The module's reference count from sysfs, or -1 when not loaded. */
 static inline long s2mmu_module_refcnt(void)
 {
 	return s2mmu_read_long("/sys/module/s2mmu/refcnt");
-}
-
-/* Write @val to a sysfs/procfs file; 0 or -errno. */
-static inline int s2mmu_write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n < 0 ? n : 0;
 }
 
 /*
@@ -288,20 +70,6 @@ static inline int s2mmu_write_str(const char *path, const char *val)
 static inline bool s2mmu_have_knob(const char *path)
 {
 	return access(path, W_OK) == 0;
-}
-
-/* Transparent huge pages can be had (always, or with MADV_HUGEPAGE). */
-static inline bool s2mmu_thp_available(void)
-{
-	char buf[128] = "";
-	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
-
-	if (fd < 0)
-		return false;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return strstr(buf, "[always]") || strstr(buf, "[madvise]");
 }
 
 /* Drop capability @cap from the effective set; 0 or -1. */
@@ -346,13 +114,6 @@ static inline bool s2mmu_check_page(const void *page, __u64 seed)
 		if (p[i] != seed * 0x9e3779b97f4a7c15ULL + i)
 			return false;
 	return true;
-}
-
-/* S2MMU_CHECK_INVARIANTS into @inv; 0, or -errno (-EUCLEAN: violations). */
-static inline int s2mmu_check_invariants(int vm, struct s2mmu_invariants *inv)
-{
-	memset(inv, 0, sizeof(*inv));
-	return ioctl(vm, S2MMU_CHECK_INVARIANTS, inv) ? -errno : 0;
 }
 
 /*
@@ -452,23 +213,6 @@ static inline void s2mmu_teardown_guest(struct __test_metadata *_metadata,
 /*
  * Helpers of the reliability tests (torture, fuzz, bad input, lifetime).
  */
-
-/* An unsigned number from the environment, or @def when unset or bad. */
-static inline unsigned long long s2mmu_env_ull(const char *name,
-					       unsigned long long def)
-{
-	const char *s = getenv(name);
-	unsigned long long v;
-	char *end;
-
-	if (!s || !*s)
-		return def;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end)
-		return def;
-	return v;
-}
 
 /* The random seed of a test: $S2MMU_SEED when set, else @def. */
 static inline unsigned long long s2mmu_seed(unsigned long long def)
