@@ -6,12 +6,14 @@
  * those gfns (and a leaf written for each, s2mmu_spte_changed); one munmap
  * of the slot's memory gives one s2mmu_unmap_hva_range covering it (and
  * the zap's s2mmu_remote_tlb_flush); host aging of the slot gives
- * s2mmu_age_hva records over it.  Where the initramfs has Debian's
+ * s2mmu_age_hva records over it; a fault inside an invalidation of its
+ * page gives s2mmu_fault_retry records.  Where the initramfs has Debian's
  * trace-cmd (the x86_64 targets), the faults are also recorded with
  * "trace-cmd record" and found in "trace-cmd report".
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,6 +333,62 @@ TEST_F(trace, unmap)
 			flushes++;
 	}
 	EXPECT_LE(1, flushes) TH_LOG("no remote TLB flush for the zap");
+	free(text);
+}
+
+#define FLUSH_DELAY	S2MMU_KNOB("test_flush_delay_ms")
+
+/* Pages [0, 2) of the slot: the invalidation the retry test holds open. */
+static void *tr_dontneed(void *mem)
+{
+	madvise(mem, 2 * S2MMU_PAGE_SIZE, MADV_DONTNEED);
+	return NULL;
+}
+
+/*
+ * A fault during an invalidation of its page starts over: page 1 is
+ * mapped, page 0 is not; MADV_DONTNEED of both in a thread zaps page 1
+ * and, with the test flavour's test_flush_delay_ms, waits 300 ms before
+ * its TLB flush, still inside invalidate_range_start.  A read of page 0
+ * meanwhile faults and must retry until the invalidation ends: at least
+ * one s2mmu_fault_retry for gfn 0, and only then the install.
+ */
+TEST_F(trace, fault_retry)
+{
+	const char *pos = NULL, *r;
+	char buf[8];
+	int retries = 0;
+	pthread_t th;
+	char *text;
+
+	if (!s2mmu_have_knob(FLUSH_DELAY))
+		SKIP(return, "needs the test flavour (test_flush_delay_ms)");
+	ASSERT_EQ(0, s2mmu_guest_touch(self->vcpu, self->run,
+				       TR_GPA + S2MMU_PAGE_SIZE,
+				       S2MMU_PAGE_SIZE, false, 0, 1));
+	self->events = "s2mmu_fault_retry";
+	ASSERT_EQ(0, tr_enable(self->events, true));
+	ASSERT_EQ(0, s2mmu_set_knob(FLUSH_DELAY, 300));
+	ASSERT_EQ(0, pthread_create(&th, NULL, tr_dontneed, self->mem));
+	usleep(100 * 1000);	/* the zap is in its flush delay */
+	EXPECT_EQ(0, s2mmu_guest_read(self->vcpu, self->run, TR_GPA, buf,
+				      sizeof(buf)));
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, s2mmu_set_knob(FLUSH_DELAY, 0));
+	ASSERT_EQ(0, tr_write("tracing_on", "0"));
+	text = tr_read();
+	ASSERT_NE(NULL, text);
+	while ((r = tr_next(text, "s2mmu_fault_retry", &pos))) {
+		unsigned long long gfn;
+		unsigned long seq;
+		char where[16];
+
+		if (sscanf(r, "gfn %llx seq %lu %15s", &gfn, &seq, where) == 3 &&
+		    gfn == TR_GFN)
+			retries++;
+	}
+	EXPECT_LT(0, retries) TH_LOG("no s2mmu_fault_retry for gfn %llx",
+				     (unsigned long long)TR_GFN);
 	free(text);
 }
 
