@@ -7,7 +7,8 @@
  * of the slot's memory gives one s2mmu_unmap_hva_range covering it (and
  * the zap's s2mmu_remote_tlb_flush); host aging of the slot gives
  * s2mmu_age_hva records over it; a fault inside an invalidation of its
- * page gives s2mmu_fault_retry records.  Where the initramfs has Debian's
+ * page gives s2mmu_fault_retry records; NX huge page recovery of one
+ * table gives one s2mmu_nx_recovered.  Where the initramfs has Debian's
  * trace-cmd (the x86_64 targets), the faults are also recorded with
  * "trace-cmd record" and found in "trace-cmd report".
  */
@@ -442,6 +443,89 @@ TEST_F(trace, aging)
 	}
 	EXPECT_LT(0, inside) TH_LOG("no s2mmu_age_hva over the slot");
 	free(text);
+}
+
+#define NX_PARAM	S2MMU_KNOB("nx_huge_pages")
+#define RATIO_PARAM	S2MMU_KNOB("nx_huge_pages_recovery_ratio")
+#define PERIOD_PARAM	S2MMU_KNOB("nx_huge_pages_recovery_period_ms")
+
+/*
+ * NX huge page recovery (x86 TDP): an exec fault in a THP-backed 2 MiB
+ * region maps it 4 KiB and records the table; once recovery runs (ratio
+ * 1, every 100 ms) it unlinks that table: exactly one s2mmu_nx_recovered,
+ * for the region's first gfn at level 1.
+ */
+TEST(nx_recovered)
+{
+	long ratio = s2mmu_read_long(RATIO_PARAM);
+	long period = s2mmu_read_long(PERIOD_PARAM);
+	size_t size = S2MMU_PMD_SIZE;
+	const char *pos = NULL, *r;
+	struct s2mmu_vm_info info;
+	struct s2mmu_run *run;
+	int vm, vcpu, nr = 0, ok = 0, i;
+	char buf[64], nx[8] = "";
+	bool split;
+	char *mem, *text;
+	int fd;
+
+	if (!tr_available())
+		SKIP(return, "no tracefs with s2mmu events at " TRACEFS);
+	fd = open(NX_PARAM, O_RDONLY);
+	if (fd < 0 || read(fd, nx, sizeof(nx) - 1) <= 0 || nx[0] == 'n') {
+		if (fd >= 0)
+			close(fd);
+		SKIP(return, "nx_huge_pages unavailable or never");
+	}
+	close(fd);
+	if (!s2mmu_thp_available())
+		SKIP(return, "no transparent huge pages");
+	mem = s2mmu_alloc_aligned(size, S2MMU_PMD_SIZE);
+	ASSERT_NE(NULL, mem);
+	ASSERT_EQ(0, madvise(mem, size, MADV_HUGEPAGE));
+	memset(mem, 0xc3, size);
+	ASSERT_EQ(0, s2mmu_write_str(NX_PARAM, "force"));
+	ASSERT_EQ(0, s2mmu_set_knob(RATIO_PARAM, 0));
+	ASSERT_EQ(0, s2mmu_set_knob(PERIOD_PARAM, 100));
+	s2mmu_setup_guest(_metadata, S2MMU_VM_X86_TDP, mem, TR_GPA, size,
+			  &vm, &vcpu, &run);
+	EXPECT_EQ(0, s2mmu_vcpu_access(vcpu, run, S2MMU_OP_EXEC,
+				       TR_GPA + S2MMU_PAGE_SIZE, buf,
+				       sizeof(buf)));
+	ASSERT_EQ(0, s2mmu_vm_info(vm, &info));
+	split = info.stat_nx_lpage_splits == 1;
+	if (split) {
+		ASSERT_EQ(0, tr_enable("s2mmu_nx_recovered", true));
+		ASSERT_EQ(0, s2mmu_set_knob(RATIO_PARAM, 1));
+		for (i = 0; i < 100; i++) {
+			ASSERT_EQ(0, s2mmu_vm_info(vm, &info));
+			if (!info.stat_nx_lpage_splits &&
+			    info.stat_nx_lpage_recoveries)
+				break;
+			usleep(50 * 1000);
+		}
+		EXPECT_EQ(0, info.stat_nx_lpage_splits);
+		ASSERT_EQ(0, tr_enable("s2mmu_nx_recovered", false));
+		text = tr_read();
+		ASSERT_NE(NULL, text);
+		while ((r = tr_next(text, "s2mmu_nx_recovered", &pos))) {
+			unsigned long long gfn;
+			int level;
+
+			nr++;
+			ok += sscanf(r, "gfn %llx level %d", &gfn, &level) == 2 &&
+			      gfn == TR_GFN && level == 1;
+		}
+		EXPECT_EQ(1, nr);
+		EXPECT_EQ(1, ok);
+		free(text);
+	}
+	s2mmu_teardown_guest(_metadata, vm, vcpu, run, mem, size);
+	s2mmu_write_str(NX_PARAM, nx[0] == 'Y' ? "Y" : "N");
+	s2mmu_set_knob(RATIO_PARAM, ratio);
+	s2mmu_set_knob(PERIOD_PARAM, period);
+	if (!split)
+		SKIP(return, "the exec fault split nothing (no THP?)");
 }
 
 /*
