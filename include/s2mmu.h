@@ -260,7 +260,33 @@ struct s2mmu_vcpu_stat {
 	u64 tlb_misses;
 };
 
+/*
+ * enum s2mmu_vm_counter - a VM's counters by name, as s2mmu_vm_counter()
+ * (mmu/debugfs.c) reads them: the debugfs files, and the one list a
+ * stats reader walks.  KVM's names where the meaning matches.
+ */
+enum s2mmu_vm_counter {
+	S2MMU_VM_COUNTER_REMOTE_TLB_FLUSH,	/* stat.remote_tlb_flushes */
+	S2MMU_VM_COUNTER_INVALIDATIONS,		/* stat.invalidations */
+	S2MMU_VM_COUNTER_ZAPS,			/* stat.zaps */
+	S2MMU_VM_COUNTER_NX_LPAGE_SPLITS,	/* stat.nx_lpage_splits */
+	S2MMU_VM_COUNTER_NX_LPAGE_RECOVERIES,	/* stat.nx_lpage_recoveries */
+	S2MMU_VM_COUNTER_TABLE_PAGES,		/* table pages in use */
+	S2MMU_VM_COUNTER_PAGES_4K,		/* leaves per level */
+	S2MMU_VM_COUNTER_PAGES_2M,
+	S2MMU_VM_COUNTER_PAGES_1G,
+	S2MMU_VM_COUNTER_AGE_CALLS,		/* age_stat, summed */
+	S2MMU_VM_COUNTER_AGE_YOUNG,
+	S2MMU_VM_COUNTER_AGE_RACES,
+	S2MMU_VM_COUNTER_FAULTS,		/* vcpu->stat, summed */
+	S2MMU_VM_COUNTER_FAULT_RETRIES,
+	S2MMU_VM_COUNTER_TLB_FLUSH,
+	S2MMU_VM_COUNTER_TLB_MISSES,
+	S2MMU_VM_COUNTER_NR
+};
+
 struct s2mmu_vcpu;
+struct s2mmu_debugfs_counter;
 
 /**
  * struct s2mmu_vm - one VM: a secondary MMU for the mm that created it.
@@ -337,6 +363,10 @@ struct s2mmu_vcpu;
  * @vm_link: in mmu/vm.c's list of VMs, under its mutex.
  * @stat: event counts.
  * @age_stat: aging counts, per CPU.
+ * @debugfs_dentry: the VM's debugfs directory, or NULL (mmu/debugfs.c);
+ *                  set before the VM fd is installed, removed first when
+ *                  the VM is destroyed.
+ * @debugfs_counters: the data of its counter files, freed with it.
  */
 struct s2mmu_vm {
 	struct mmu_notifier mn;
@@ -377,6 +407,9 @@ struct s2mmu_vm {
 
 	struct s2mmu_vm_stat stat;
 	struct s2mmu_age_stat __percpu *age_stat;
+
+	struct dentry *debugfs_dentry;
+	struct s2mmu_debugfs_counter *debugfs_counters;
 };
 
 /* vcpu->mode */
@@ -716,6 +749,13 @@ void s2mmu_release_mm(struct s2mmu_vm *vm);
 /* notifier/notifier.c: the mmu_notifier glue */
 int s2mmu_notifier_register(struct s2mmu_vm *vm);
 void s2mmu_notifier_unregister(struct s2mmu_vm *vm);
+
+/* mmu/debugfs.c: the counters by name, the per-VM debugfs directory */
+u64 s2mmu_vm_counter(struct s2mmu_vm *vm, enum s2mmu_vm_counter id);
+void s2mmu_debugfs_vm_create(struct s2mmu_vm *vm, int fd);
+void s2mmu_debugfs_vm_remove(struct s2mmu_vm *vm);
+void s2mmu_debugfs_init(void);
+void s2mmu_debugfs_exit(void);
 
 /* mmu/vm.c: the VM object */
 extern atomic_t s2mmu_nr_vms;

@@ -20,6 +20,7 @@
 #include <linux/sched/signal.h>
 
 #include "s2mmu.h"
+#include "s2mmu_trace.h"
 
 #ifdef S2MMU_PROVE_MMU
 /*
@@ -152,6 +153,7 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 		 * without GUP.
 		 */
 		if (s2mmu_mmu_invalidate_retry_unsafe(vm, f->gfn, f->mmu_seq)) {
+			trace_s2mmu_fault_retry(f->gfn, f->mmu_seq, false);
 			vcpu->stat.fault_retries++;
 			cond_resched();
 			continue;
@@ -176,6 +178,7 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 		f->page = NULL;
 		if (ret != -EAGAIN)
 			break;
+		trace_s2mmu_fault_retry(f->gfn, f->mmu_seq, true);
 		vcpu->stat.fault_retries++;
 		cond_resched();
 	}

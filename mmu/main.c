@@ -141,6 +141,7 @@ static int s2mmu_vm_create(unsigned long arg)
 		ret = PTR_ERR(file);
 		goto err_fd;
 	}
+	s2mmu_debugfs_vm_create(vm, fd);
 	/* From here the file owns the VM's reference. */
 	fd_install(fd, file);
 	return fd;
@@ -194,12 +195,19 @@ static struct miscdevice s2mmu_dev = {
 
 static int __init s2mmu_init(void)
 {
-	return misc_register(&s2mmu_dev);
+	int ret;
+
+	s2mmu_debugfs_init();
+	ret = misc_register(&s2mmu_dev);
+	if (ret)
+		s2mmu_debugfs_exit();
+	return ret;
 }
 
 static void __exit s2mmu_exit(void)
 {
 	misc_deregister(&s2mmu_dev);
+	s2mmu_debugfs_exit();
 }
 
 module_init(s2mmu_init);

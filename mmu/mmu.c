@@ -16,6 +16,7 @@
 #include <linux/rcupdate.h>
 
 #include "s2mmu.h"
+#include "s2mmu_trace.h"
 
 #ifdef S2MMU_PROVE_MMU
 /*
@@ -247,6 +248,7 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 	int ret;
 
 	lockdep_assert_held_read(&vm->mmu_lock);
+	trace_s2mmu_spte_requested(f->gfn, f->pfn, f->level);
 	if (s2mmu_mmu_leaf_covers(vm, gpa, pa, lvl, prot))
 		return 0;
 	/* Host memory the format cannot address: no guest exit can fix it. */
@@ -581,10 +583,12 @@ unsigned long s2mmu_mmu_recover_nx_huge_pages(struct s2mmu_vm *vm,
 		ret = s2mmu_pgtable_unlink_table(&vm->pgt, p.gpa, p.level,
 						 p.table_pa, &op);
 		/* Unlinked: the change hook dropped the record. */
-		if (!ret)
+		if (!ret) {
+			trace_s2mmu_nx_recovered(p.gpa, p.level);
 			done++;
-		else if (ret == -ENOENT)
+		} else if (ret == -ENOENT) {
 			s2mmu_nx_forget(vm, p.gpa, p.level, p.table_pa);
+		}
 		if (nr && (s2mmu_mmu_nx_force_yield() || need_resched() ||
 			   rwlock_needbreak(&vm->mmu_lock)))
 			s2mmu_mmu_nx_yield(vm, &op);

@@ -28,6 +28,7 @@
 #include <linux/string.h>
 
 #include "pgtable_internal.h"
+#include "s2mmu_trace.h"
 
 #ifdef S2MMU_KUNIT
 void (*s2mmu_pt_test_race_hook)(struct s2mmu_pgtable *pgt);
@@ -251,7 +252,9 @@ static void pt_entry_changed(struct s2mmu_pgtable *pgt, u64 gpa,
  * nothing else in the engine stores to an entry of a linked or detached
  * table (only pt_link_table() fills a table page before linking it).  On
  * success the change is accounted: @pgt->leaves and @pgt->tables follow
- * it, a flush owed is reported, and @pgt->change is called if set.
+ * it, a flush owed is reported, and @pgt->change is called if set; every
+ * change but an Accessed/Dirty-only one (%PT_SET_AD) is traced
+ * (s2mmu_spte_changed).
  *
  * Context: any engine context: mmu_lock held for read or write, or only
  * rcu_read_lock() (lockless Accessed/Dirty updates); never sleeps.
@@ -275,8 +278,14 @@ static bool pt_set_entry(struct s2mmu_pgtable *pgt, u64 *ptep, u64 *old,
 		}
 	}
 	*old = prev;
-	if (prev != new && (!(mode & PT_SET_AD) || pgt->change))
+	if (prev == new)
+		return true;
+	if (!(mode & PT_SET_AD)) {
+		trace_s2mmu_spte_changed(gpa, level, prev, new);
 		pt_entry_changed(pgt, gpa, level, prev, new, op);
+	} else if (pgt->change) {
+		pt_entry_changed(pgt, gpa, level, prev, new, op);
+	}
 	return true;
 }
 

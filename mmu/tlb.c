@@ -17,6 +17,7 @@
 #include <linux/string.h>
 
 #include "s2mmu.h"
+#include "s2mmu_trace.h"
 
 #ifdef S2MMU_KUNIT
 /*
@@ -104,6 +105,7 @@ void s2mmu_flush_remote_tlbs(struct s2mmu_vm *vm)
 	S2MMU_TEST_HOOK(s2mmu_tlb_test_flush_hook, vm);
 	/* vcpus[0..n) are initialised; pairs with s2mmu_vcpu_create(). */
 	n = smp_load_acquire(&vm->nr_vcpus);
+	trace_s2mmu_remote_tlb_flush(n);
 	for (i = 0; i < n; i++)
 		set_bit(S2MMU_REQ_TLB_FLUSH, &vm->vcpus[i]->requests);
 	/* Pairs with smp_store_mb() in s2mmu_vcpu_enter_guest(). */

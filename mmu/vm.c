@@ -186,6 +186,8 @@ static void s2mmu_vm_destroy(struct s2mmu_vm *vm)
 	/* ->release zaps everything if exit_mmap() has not yet. */
 	unsigned int i;
 
+	/* No debugfs read reaches the VM once this returns. */
+	s2mmu_debugfs_vm_remove(vm);
 	/* No parameter change reaches the VM now; its worker stops. */
 	mutex_lock(&s2mmu_vm_list_lock);
 	list_del(&vm->vm_link);

@@ -16,6 +16,7 @@
 #include <linux/percpu.h>
 
 #include "s2mmu.h"
+#include "s2mmu_trace.h"
 
 struct s2mmu_hva_invalidate {
 	enum s2mmu_zap_yield yield;
@@ -64,6 +65,7 @@ bool s2mmu_invalidate_range_start(struct s2mmu_vm *vm, unsigned long start,
 {
 	bool flush = false;
 
+	trace_s2mmu_unmap_hva_range(start, end);
 	s2mmu_mn_reader_begin(vm);
 	if (!s2mmu_hva_range_in_slots(vm, start, end))
 		return false;
@@ -146,6 +148,8 @@ int s2mmu_age_hva_range(struct s2mmu_vm *vm, unsigned long start,
 	int i, n, young = 0;
 
 	this_cpu_inc(vm->age_stat->calls);
+	trace_s2mmu_age_hva(start, end, clear);
+	trace_s2mmu_test_age_hva(start, clear);
 	n = s2mmu_hva_to_gfn_ranges(vm, start, end, r, ARRAY_SIZE(r));
 	if (n >= 0) {
 		for (i = 0; i < n; i++)

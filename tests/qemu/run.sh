@@ -107,25 +107,48 @@ make_initramfs() {
 		cp "$S2MMU_BUILD/$target/$flavour/s2mmu.ko" "$root/lib/modules/"
 	fi
 	[ -z "$udev_rules" ] || udev_initramfs "$target" "$root"
+	[ "$mode" != test ] || trace_cmd_initramfs "$target" "$root"
 	cp -r "$S2MMU_BUILD/$target/user/tests" "$S2MMU_BUILD/$target/user/tools" "$root/"
 	[ "$mode" != mirror ] || mirror_initramfs "$target" "$root"
 	(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$img"
 }
 
-# udev_initramfs TARGET ROOT: udevadm, the libraries it links (as ldd
-# lists them), the rules file and the users and groups the tests use.
+# copy_with_libs BIN ROOT DEST: the host binary BIN as ROOT/DEST, with the
+# shared libraries it links (as ldd lists them) at their paths.
+copy_with_libs() {
+	local bin=$1 root=$2 dest=$3 lib
+	mkdir -p "$root$(dirname "$dest")"
+	cp "$(readlink -f "$bin")" "$root$dest"
+	for lib in $(ldd "$bin" | grep -oE '/[^ ]+'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+
+# trace_cmd_initramfs TARGET ROOT: Debian's trace-cmd for trace_test on
+# the x86_64 targets (the host's binary); elsewhere, or when it is not
+# installed, trace_test skips its trace-cmd case.
+trace_cmd_initramfs() {
+	case "$1" in
+	x86_64-*) ;;
+	*) return 0 ;;
+	esac
+	if ! command -v trace-cmd >/dev/null; then
+		s2_log "trace-cmd missing (run scripts/deps.sh): trace_test skips it"
+		return 0
+	fi
+	copy_with_libs "$(command -v trace-cmd)" "$2" /usr/bin/trace-cmd
+}
+
+# udev_initramfs TARGET ROOT: udevadm and its libraries, the rules file and the users and groups the tests use.
 udev_initramfs() {
 	local target=$1 root=$2 lib
 	case "$target" in
 	x86_64-*) ;;
 	*) s2_die "--udev: x86_64 targets only (the host's udevadm)" ;;
 	esac
-	mkdir -p "$root/etc/udev/rules.d" "$root/run" "$root/usr/bin"
-	cp "$(readlink -f /bin/udevadm)" "$root/usr/bin/udevadm"
-	for lib in $(ldd /bin/udevadm | grep -oE '/[^ ]+'); do
-		mkdir -p "$root$(dirname "$lib")"
-		cp -L "$lib" "$root$lib"
-	done
+	mkdir -p "$root/etc/udev/rules.d" "$root/run"
+	copy_with_libs /bin/udevadm "$root" /usr/bin/udevadm
 	cp "$udev_rules" "$root/etc/udev/rules.d/"
 	printf 'root:x:0:0:root:/:/bin/sh\nuser:x:1000:1000::/:/bin/sh\n' \
 		> "$root/etc/passwd"
