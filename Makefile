@@ -119,6 +119,14 @@ torture: deps
 		--env S2MMU_TORTURE_SECONDS=$(DURATION)$(if $(SEED),$(comma)S2MMU_SEED=$(SEED)) \
 		x86_64-6.12
 
+# The NX huge page storm long: nx_test's recovery_racing_faults (make
+# check runs it for 3 s), on x86_64-6.12, for DURATION seconds.
+nx-storm: deps
+	S2MMU_QEMU_TIMEOUT=$$((DURATION + 600)) \
+		bash tests/qemu/run.sh --filter nx_test \
+		--env S2MMU_NX_STORM_SECONDS=$(DURATION)$(if $(SEED),$(comma)S2MMU_SEED=$(SEED)) \
+		x86_64-6.12
+
 # The large-VM zap test at full size: 8 GiB mapped at 4 KiB (make check
 # maps 256 MiB), on the stock 6.12 kernel and the debug kernel.
 SCALE_MIB ?= 8192
@@ -127,4 +135,4 @@ scale: deps
 		--env S2MMU_SCALE_4K_MIB=$(SCALE_MIB) x86_64-6.12 x86_64-debug
 
 comma := ,
-.PHONY: torture scale
+.PHONY: torture nx-storm scale

@@ -38,9 +38,20 @@ static bool test_age_locked;
 module_param(test_age_locked, bool, 0600);
 MODULE_PARM_DESC(test_age_locked,
 		 "TEST ONLY: aging takes mmu_lock for read (the old path)");
+
+/*
+ * Bench and test flavour only: NX huge page recovery holds mmu_lock for
+ * write, as KVM's did before 6.18, so make bench measures what the read
+ * lock buys the faults racing it, in one boot.
+ */
+static bool test_nx_recovery_locked;
+module_param(test_nx_recovery_locked, bool, 0600);
+MODULE_PARM_DESC(test_nx_recovery_locked,
+		 "TEST ONLY: NX huge page recovery takes mmu_lock for write (the old path)");
 #else
 static const unsigned int test_flush_delay_ms;
 static const bool test_age_locked;
+static const bool test_nx_recovery_locked;
 #endif
 
 /**
@@ -533,18 +544,36 @@ void (*s2mmu_mmu_test_nx_yield_hook)(struct s2mmu_vm *vm);
  * issue 11: a zap that yielded with an earlier step's flush still owed
  * released the lock with stale TLB entries).
  */
+static void s2mmu_mmu_nx_lock(struct s2mmu_vm *vm, bool excl)
+	__acquires(&vm->mmu_lock)
+{
+	if (excl)
+		write_lock(&vm->mmu_lock);
+	else
+		read_lock(&vm->mmu_lock);
+}
+
+static void s2mmu_mmu_nx_unlock(struct s2mmu_vm *vm, bool excl)
+	__releases(&vm->mmu_lock)
+{
+	if (excl)
+		write_unlock(&vm->mmu_lock);
+	else
+		read_unlock(&vm->mmu_lock);
+}
+
 static void s2mmu_mmu_nx_yield(struct s2mmu_vm *vm, struct s2mmu_pt_op *op)
 	__must_hold(&vm->mmu_lock)
 {
 	bool flush = s2mmu_mmu_flush_claim(vm, op->flush);
 
 	op->flush = false;
-	read_unlock(&vm->mmu_lock);
+	s2mmu_mmu_nx_unlock(vm, !op->shared);
 	if (flush)
 		s2mmu_mmu_flush_finish(vm);
 	S2MMU_TEST_HOOK(s2mmu_mmu_test_nx_yield_hook, vm);
 	cond_resched();
-	read_lock(&vm->mmu_lock);
+	s2mmu_mmu_nx_lock(vm, !op->shared);
 }
 
 /**
@@ -561,7 +590,9 @@ static void s2mmu_mmu_nx_yield(struct s2mmu_vm *vm, struct s2mmu_pt_op *op)
  * the tail for them to go first.  Between tables it yields when a
  * reschedule or a writer is due, and only after flushing what it has
  * unlinked; it flushes once more after dropping the lock at the end, so
- * it returns only once no vCPU TLB holds a translation it removed.
+ * it returns only once no vCPU TLB holds a translation it removed.  The
+ * test flavour's test_nx_recovery_locked takes mmu_lock for write instead
+ * (KVM's path before 6.18), so make bench can compare the two.
  *
  * Context: process context; takes mmu_lock for read; sleeps.
  * Return: the tables unlinked.
@@ -569,16 +600,18 @@ static void s2mmu_mmu_nx_yield(struct s2mmu_vm *vm, struct s2mmu_pt_op *op)
 unsigned long s2mmu_mmu_recover_nx_huge_pages(struct s2mmu_vm *vm,
 					      unsigned long nr)
 {
+	/* The test flavour's write-locked variant, for make bench only. */
+	bool excl = READ_ONCE(test_nx_recovery_locked);
 	struct s2mmu_pt_op op = {
 		.mmu_lock	= &vm->mmu_lock,
-		.shared		= true,
+		.shared		= !excl,
 	};
 	unsigned long done = 0;
 	struct s2mmu_nx_page p;
 	bool flush;
 	int ret;
 
-	read_lock(&vm->mmu_lock);
+	s2mmu_mmu_nx_lock(vm, excl);
 	while (nr-- && s2mmu_nx_oldest(vm, &p)) {
 		ret = s2mmu_pgtable_unlink_table(&vm->pgt, p.gpa, p.level,
 						 p.table_pa, &op);
@@ -594,7 +627,7 @@ unsigned long s2mmu_mmu_recover_nx_huge_pages(struct s2mmu_vm *vm,
 			s2mmu_mmu_nx_yield(vm, &op);
 	}
 	flush = s2mmu_mmu_flush_claim(vm, op.flush);
-	read_unlock(&vm->mmu_lock);
+	s2mmu_mmu_nx_unlock(vm, excl);
 	if (flush)
 		s2mmu_mmu_flush_finish(vm);
 	atomic64_add(done, &vm->stat.nx_lpage_recoveries);

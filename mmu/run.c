@@ -12,9 +12,11 @@
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/srcu.h>
+#include <linux/sysfs.h>
 #include <linux/uaccess.h>
 
 #include "s2mmu.h"
@@ -42,6 +44,99 @@ static unsigned int s2mmu_op_access(const struct s2mmu_access *a)
 	}
 }
 
+#ifdef S2MMU_PROVE_MMU
+/*
+ * Test flavour only: guest instruction fetches served by a stage-2 leaf
+ * above 4 KiB (through the TLB or a walk) on a VM the NX huge page
+ * mitigation applies to at that moment.  The rule is that this never
+ * happens; nx_test's storm reads it after racing exec faults against
+ * recovery and host THP splits and collapses, and writes 0 to reset it.
+ * One count for the module: the selftests run one at a time.
+ */
+static atomic_long_t test_nx_huge_exec = ATOMIC_LONG_INIT(0);
+
+static int s2mmu_test_nx_huge_exec_set(const char *val,
+				       const struct kernel_param *kp)
+{
+	long v;
+	int ret = kstrtol(val, 0, &v);
+
+	if (ret)
+		return ret;
+	if (v)
+		return -EINVAL;
+	atomic_long_set(&test_nx_huge_exec, 0);
+	return 0;
+}
+
+static int s2mmu_test_nx_huge_exec_get(char *buf,
+				       const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&test_nx_huge_exec));
+}
+
+static const struct kernel_param_ops s2mmu_test_nx_huge_exec_ops = {
+	.set = s2mmu_test_nx_huge_exec_set,
+	.get = s2mmu_test_nx_huge_exec_get,
+};
+module_param_cb(test_nx_huge_exec, &s2mmu_test_nx_huge_exec_ops, NULL, 0600);
+MODULE_PARM_DESC(test_nx_huge_exec,
+		 "TEST ONLY: exec accesses served by a huge leaf under the NX huge page mitigation (write 0 to reset)");
+
+/*
+ * The order of the TLB entry s2mmu_tlb_lookup() just hit for @gfn and
+ * @access: it tries the orders smallest first, and so does this.
+ */
+static unsigned int s2mmu_vcpu_tlb_hit_order(struct s2mmu_vcpu *vcpu,
+					     u64 gfn, unsigned int access)
+{
+	unsigned int level, order = 0;
+
+	for (level = 0; level <= S2MMU_PT_MAX_LEAF_LEVEL; level++) {
+		order = s2mmu_pt_level_shift(level) - PAGE_SHIFT;
+		if (s2mmu_tlb_hit(s2mmu_tlb_slot(vcpu, gfn, order), gfn,
+				  order, access))
+			break;
+	}
+	return order;
+}
+
+/* Count an instruction fetch through a huge leaf under the mitigation. */
+static void s2mmu_vcpu_prove_nx(struct s2mmu_vcpu *vcpu, bool huge)
+{
+	if (huge && s2mmu_vm_nx_huge_pages(vcpu->vm))
+		atomic_long_inc(&test_nx_huge_exec);
+}
+
+/* After a TLB hit for @access at @gfn. */
+static void s2mmu_vcpu_prove_nx_tlb(struct s2mmu_vcpu *vcpu, u64 gfn,
+				    unsigned int access)
+{
+	if (access & S2MMU_ACCESS_X)
+		s2mmu_vcpu_prove_nx(vcpu, s2mmu_vcpu_tlb_hit_order(vcpu, gfn,
+								   access));
+}
+
+/* After a walk for @access found a leaf of @level. */
+static void s2mmu_vcpu_prove_nx_walk(struct s2mmu_vcpu *vcpu,
+				     unsigned int access, unsigned int level)
+{
+	if (access & S2MMU_ACCESS_X)
+		s2mmu_vcpu_prove_nx(vcpu, level > 0);
+}
+#else
+static inline void s2mmu_vcpu_prove_nx_tlb(struct s2mmu_vcpu *vcpu, u64 gfn,
+					   unsigned int access)
+{
+}
+
+static inline void s2mmu_vcpu_prove_nx_walk(struct s2mmu_vcpu *vcpu,
+					    unsigned int access,
+					    unsigned int level)
+{
+}
+#endif
+
 /**
  * s2mmu_vcpu_translate() - a guest-mode translation: the TLB, else a
  * lockless table walk that fills it.
@@ -59,10 +154,13 @@ int s2mmu_vcpu_translate(struct s2mmu_vcpu *vcpu, u64 gpa,
 	u64 gfn = gpa >> PAGE_SHIFT;
 	struct s2mmu_walk_result res;
 
-	if (s2mmu_tlb_lookup(vcpu, gfn, access, pfn))
+	if (s2mmu_tlb_lookup(vcpu, gfn, access, pfn)) {
+		s2mmu_vcpu_prove_nx_tlb(vcpu, gfn, access);
 		return 0;
+	}
 	if (s2mmu_mmu_walk(vcpu->vm, gpa, access, &res))
 		return -EFAULT;
+	s2mmu_vcpu_prove_nx_walk(vcpu, access, res.level);
 	s2mmu_tlb_fill(vcpu, gfn, &res);
 	*pfn = res.pfn;
 	return 0;
