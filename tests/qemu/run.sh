@@ -77,6 +77,8 @@ build_user() {
 	done
 	$cc -static -O2 -Wall -Wextra -Werror -I"$S2MMU_TOP/include/uapi" \
 		-o "$out/tools/s2mmu-demo" "$S2MMU_TOP/tools/s2mmu-demo.c"
+	$cc -static -O2 -Wall -Wextra -Werror -I"$S2MMU_TOP/include/uapi" \
+		-o "$out/tools/s2mmu_stat" "$S2MMU_TOP/tools/s2mmu_stat.c"
 }
 
 make_initramfs() {
