@@ -178,15 +178,20 @@ struct s2mmu_slot_cache {
  * Statistics.  Every counter of a VM or vCPU lives in the structures
  * below (the table engine's page and leaf counts are read from vm->pgt):
  * struct s2mmu_vm_stat and struct s2mmu_age_stat per VM, struct
- * s2mmu_vcpu_stat per vCPU.  S2MMU_GET_VM_INFO and S2MMU_RUN copy the
- * ones their uAPI has stat_* fields for; the rest (aging, leaf counts)
- * wait for the binary stats fd, which will read all of them from here.
+ * s2mmu_vcpu_stat per vCPU.  mmu/stats.c's two description tables (one
+ * line per statistic) publish all of them through S2MMU_GET_STATS_FD;
+ * S2MMU_GET_VM_INFO and S2MMU_RUN copy the ones their uAPI has stat_*
+ * fields for.  Readers never lock: they load each value once (atomic64
+ * reads, READ_ONCE() of the vCPU's, a sum over the CPUs for aging).
  */
 
 /**
  * struct s2mmu_vm_stat - VM-wide event counts (atomic: updated from vCPUs
  * and notifier callbacks concurrently).
- * @remote_tlb_flushes: s2mmu_flush_remote_tlbs() calls.
+ * @remote_tlb_flush_requests: s2mmu_flush_remote_tlbs() calls.
+ * @remote_tlb_flush: of them, those that found a vCPU in guest mode and
+ *                    waited for its acknowledgment (KVM's: a kick was
+ *                    sent).
  * @invalidations: invalidate_range_start callbacks that overlapped a slot.
  * @zaps: zaps that removed at least one entry.
  * @nx_lpage_splits: tables recorded as possible NX huge pages and still
@@ -195,7 +200,8 @@ struct s2mmu_slot_cache {
  * @nx_lpage_recoveries: recorded tables the recovery worker unlinked.
  */
 struct s2mmu_vm_stat {
-	atomic64_t remote_tlb_flushes;
+	atomic64_t remote_tlb_flush_requests;
+	atomic64_t remote_tlb_flush;
 	atomic64_t invalidations;
 	atomic64_t zaps;
 	atomic64_t nx_lpage_splits;
@@ -244,20 +250,34 @@ struct s2mmu_gfn_range {
 	u64 end;
 };
 
+/* Buckets of the fault latency histogram, as KVM's log histograms. */
+#define S2MMU_STAT_HIST_BUCKETS	32
+
 /**
- * struct s2mmu_vcpu_stat - one vCPU's event counts, touched only by the
- * vCPU's task (under its mutex); read by S2MMU_RUN.
- * @faults: stage-2 faults resolved (a leaf installed or found).
+ * struct s2mmu_vcpu_stat - one vCPU's event counts, written only by the
+ * vCPU's task (under its mutex, or in guest mode: plain increments);
+ * read by S2MMU_RUN and, with READ_ONCE() and no lock, by its stats fds
+ * (a 64-bit load is never torn).
+ * @pf_taken: stage-2 faults taken (s2mmu_map_gfn() calls).
+ * @pf_fixed: of them, those that installed a leaf.
+ * @pf_spurious: of them, those that found the access already mapped (a
+ *               racing fault's leaf, a pre-fault of mapped memory).
  * @fault_retries: fault attempts that started over (an invalidation, a
  *                 racing fault, a slot being moved).
  * @tlb_flushes: software TLB flushes (acknowledged requests).
  * @tlb_misses: translations that walked the tables.
+ * @fault_latency_hist: log2 histogram of the time s2mmu_map_gfn() took,
+ *                      in ns (ktime_get_ns() twice per fault, always:
+ *                      tens of ns against the microseconds of a fault).
  */
 struct s2mmu_vcpu_stat {
-	u64 faults;
+	u64 pf_taken;
+	u64 pf_fixed;
+	u64 pf_spurious;
 	u64 fault_retries;
 	u64 tlb_flushes;
 	u64 tlb_misses;
+	u64 fault_latency_hist[S2MMU_STAT_HIST_BUCKETS];
 };
 
 /*
@@ -361,6 +381,8 @@ struct s2mmu_debugfs_counter;
  *               the mitigation applies, cancelled before the VM is torn
  *               down.
  * @vm_link: in mmu/vm.c's list of VMs, under its mutex.
+ * @stats_pid: pid of the creating task, for the stats fd's id string;
+ *             constant.
  * @stat: event counts.
  * @age_stat: aging counts, per CPU.
  * @debugfs_dentry: the VM's debugfs directory, or NULL (mmu/debugfs.c);
@@ -405,6 +427,7 @@ struct s2mmu_vm {
 	struct delayed_work nx_recovery;
 	struct list_head vm_link;
 
+	pid_t stats_pid;
 	struct s2mmu_vm_stat stat;
 	struct s2mmu_age_stat __percpu *age_stat;
 
@@ -458,6 +481,8 @@ struct s2mmu_tlb_entry {
  * @age_gen: the vm->age_gen its TLB was last emptied at; vCPU task only.
  * @slot_cache: last memslot used.
  * @cache: table pages for the fault path, filled before mmu_lock.
+ * @stats_pid: pid of the creating task, for the stats fd's id string;
+ *             constant.
  * @stat: event counts.
  */
 struct s2mmu_vcpu {
@@ -473,6 +498,7 @@ struct s2mmu_vcpu {
 	unsigned long age_gen;
 	struct s2mmu_slot_cache slot_cache;
 	struct s2mmu_table_cache cache;
+	pid_t stats_pid;
 	struct s2mmu_vcpu_stat stat;
 };
 
@@ -524,6 +550,7 @@ struct s2mmu_host_map {
  *             above the leaf up to @req_level as possible NX huge pages.
  * @map_writable: the leaf may be writable.
  * @flush: the install removed a translation (a collapse): a flush is owed.
+ * @spurious: the install found a leaf already allowing the access.
  */
 struct s2mmu_fault {
 	u64 gfn;
@@ -537,6 +564,7 @@ struct s2mmu_fault {
 	int req_level;
 	bool map_writable;
 	bool flush;
+	bool spurious;
 };
 
 /*
@@ -762,6 +790,10 @@ extern atomic_t s2mmu_nr_vms;
 struct s2mmu_vm *s2mmu_vm_alloc(const struct s2mmu_vm_config *cfg);
 void s2mmu_vm_put(struct s2mmu_vm *vm);
 long s2mmu_vm_get_info(struct s2mmu_vm *vm, void __user *argp, size_t size);
+
+/* mmu/stats.c: the binary stats fds */
+int s2mmu_vm_stats_fd(struct s2mmu_vm *vm, unsigned long arg);
+int s2mmu_vcpu_stats_fd(struct s2mmu_vcpu *vcpu, unsigned long arg);
 
 /* mmu/vcpu.c: the vCPU fd */
 int s2mmu_vcpu_create(struct s2mmu_vm *vm, unsigned long id);

@@ -18,6 +18,7 @@
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
+#include <linux/timekeeping.h>
 
 #include "s2mmu.h"
 #include "s2mmu_trace.h"
@@ -112,29 +113,12 @@ static int s2mmu_fault_install(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 	return s2mmu_mmu_install(vm, &vcpu->cache, f);
 }
 
-/**
- * s2mmu_map_gfn() - resolve a stage-2 fault on one guest frame.
- * @vcpu: the faulting vCPU (its table page cache is used).
- * @f: in: gfn and access (S2MMU_ACCESS_R/W/X); out on success: the slot,
- *     host address and frame, and the level of the installed leaf.
- *
- * Context: process context of the VM's mm, inside vm->srcu; sleeps.
- * Return: 0 once a leaf allowing the access maps the frame (retry the
- * access); -ENOENT when it is in no slot; -EAGAIN while its slot is being
- * moved (the caller leaves vm->srcu, so the move can finish, and
- * retries); -EROFS for a write to a read-only slot; -EFAULT when the host
- * memory cannot be mapped; -EHWPOISON; -EINTR when a signal is pending;
- * -ENOMEM; -EOVERFLOW for a host frame the stage-2 format cannot address.
- */
-int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
+/* Steps 2 to 5, once the slot is known: until the install sticks. */
+static int s2mmu_map_slot_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 {
 	struct s2mmu_vm *vm = vcpu->vm;
 	bool flush;
 	int ret;
-
-	ret = s2mmu_fault_slot(vcpu, f);
-	if (ret)
-		return ret;
 
 	for (;;) {
 		if (signal_pending(current))
@@ -163,6 +147,7 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 			return ret;
 
 		f->flush = false;
+		f->spurious = false;
 		read_lock(&vm->mmu_lock);
 		ret = s2mmu_fault_install(vcpu, f);
 		/* A collapse removed small leaves: claimed as a zap's flush. */
@@ -182,8 +167,52 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 		vcpu->stat.fault_retries++;
 		cond_resched();
 	}
+	return ret;
+}
+
+/*
+ * Account a fault that took @ns: its outcome, and its latency in the log2
+ * histogram (bucket 0 for 0 ns, bucket i for [2^(i-1), 2^i) ns, the last
+ * for everything longer), as KVM's KVM_STATS_LOG_HIST_UPDATE().
+ */
+static void s2mmu_fault_account(struct s2mmu_vcpu *vcpu,
+				const struct s2mmu_fault *f, int ret, u64 ns)
+{
+	struct s2mmu_vcpu_stat *st = &vcpu->stat;
+
+	if (!ret && f->spurious)
+		st->pf_spurious++;
+	else if (!ret)
+		st->pf_fixed++;
+	st->fault_latency_hist[min_t(unsigned int, fls64(ns),
+				     S2MMU_STAT_HIST_BUCKETS - 1)]++;
+}
+
+/**
+ * s2mmu_map_gfn() - resolve a stage-2 fault on one guest frame.
+ * @vcpu: the faulting vCPU (its table page cache is used).
+ * @f: in: gfn and access (S2MMU_ACCESS_R/W/X); out on success: the slot,
+ *     host address and frame, and the level of the installed leaf.
+ *
+ * Context: process context of the VM's mm, inside vm->srcu; sleeps.
+ * Return: 0 once a leaf allowing the access maps the frame (retry the
+ * access); -ENOENT when it is in no slot; -EAGAIN while its slot is being
+ * moved (the caller leaves vm->srcu, so the move can finish, and
+ * retries); -EROFS for a write to a read-only slot; -EFAULT when the host
+ * memory cannot be mapped; -EHWPOISON; -EINTR when a signal is pending;
+ * -ENOMEM; -EOVERFLOW for a host frame the stage-2 format cannot address.
+ * Every call counts as a fault taken in the vCPU's statistics.
+ */
+int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
+{
+	u64 start = ktime_get_ns();
+	int ret;
+
+	vcpu->stat.pf_taken++;
+	ret = s2mmu_fault_slot(vcpu, f);
 	if (!ret)
-		vcpu->stat.faults++;
+		ret = s2mmu_map_slot_gfn(vcpu, f);
+	s2mmu_fault_account(vcpu, f, ret, ktime_get_ns() - start);
 	return ret;
 }
 

@@ -89,6 +89,8 @@ static long s2mmu_vm_ioctl(struct file *file, unsigned int cmd,
 		return s2mmu_vcpu_create(vm, arg);
 	case S2MMU_CHECK_INVARIANTS:
 		return s2mmu_check_invariants(vm, argp);
+	case S2MMU_GET_STATS_FD:
+		return s2mmu_vm_stats_fd(vm, arg);
 	default:
 		return -ENOTTY;
 	}

@@ -230,7 +230,7 @@ static u32 s2mmu_mmu_leaf_prot(const struct s2mmu_fault *f, int lvl, bool nx)
  * unlinks the table (as KVM's disallowed_hugepage_adjust()).
  *
  * A leaf that already maps the frame with at least these rights (another
- * vCPU's fault) is kept: it was installed under the same invalidation
+ * vCPU's fault) is kept (@f->spurious is set): it was installed under the same invalidation
  * protocol, so it is as current as ours.  A huge leaf replaces a table of
  * small leaves only when that table holds no table itself, so a fault
  * tears down at most one table page (512 entries) under the read lock;
@@ -260,8 +260,10 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 
 	lockdep_assert_held_read(&vm->mmu_lock);
 	trace_s2mmu_spte_requested(f->gfn, f->pfn, f->level);
-	if (s2mmu_mmu_leaf_covers(vm, gpa, pa, lvl, prot))
+	if (s2mmu_mmu_leaf_covers(vm, gpa, pa, lvl, prot)) {
+		f->spurious = true;
 		return 0;
+	}
 	/* Host memory the format cannot address: no guest exit can fix it. */
 	if (pa + size > (1ULL << vm->pgt.ops->pa_bits))
 		return -EOVERFLOW;

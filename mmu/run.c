@@ -504,7 +504,7 @@ int s2mmu_vcpu_run(struct s2mmu_vcpu *vcpu, struct s2mmu_run *run)
 	if (!ret)
 		run->done = nr;
 
-	run->stat_faults = vcpu->stat.faults;
+	run->stat_faults = vcpu->stat.pf_fixed + vcpu->stat.pf_spurious;
 	run->stat_fault_retries = vcpu->stat.fault_retries;
 	run->stat_tlb_flushes = vcpu->stat.tlb_flushes;
 	run->stat_tlb_misses = vcpu->stat.tlb_misses;
@@ -536,6 +536,7 @@ struct s2mmu_vcpu *s2mmu_vcpu_alloc(struct s2mmu_vm *vm, unsigned int id)
 	}
 	vcpu->vm = vm;
 	vcpu->id = id;
+	vcpu->stats_pid = task_pid_nr(current);
 	/* Its TLB is empty: nothing aged yet can hide in it. */
 	vcpu->age_gen = atomic_long_read(&vm->age_gen);
 	mutex_init(&vcpu->mutex);

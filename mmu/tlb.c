@@ -100,6 +100,7 @@ void s2mmu_vcpu_exit_guest(struct s2mmu_vcpu *vcpu)
  */
 void s2mmu_flush_remote_tlbs(struct s2mmu_vm *vm)
 {
+	bool waited = false;
 	unsigned int i, n;
 
 	S2MMU_TEST_HOOK(s2mmu_tlb_test_flush_hook, vm);
@@ -117,10 +118,13 @@ void s2mmu_flush_remote_tlbs(struct s2mmu_vm *vm)
 		while (smp_load_acquire(&vcpu->mode) == S2MMU_IN_GUEST_MODE &&
 		       test_bit_acquire(S2MMU_REQ_TLB_FLUSH, &vcpu->requests)) {
 			S2MMU_TEST_HOOK(s2mmu_tlb_test_wait_hook, vcpu);
+			waited = true;
 			cpu_relax();
 		}
 	}
-	atomic64_inc(&vm->stat.remote_tlb_flushes);
+	atomic64_inc(&vm->stat.remote_tlb_flush_requests);
+	if (waited)
+		atomic64_inc(&vm->stat.remote_tlb_flush);
 }
 
 /**

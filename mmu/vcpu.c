@@ -75,14 +75,15 @@ static long s2mmu_vcpu_ioctl_pre_fault(struct s2mmu_vcpu *vcpu,
 
 /**
  * s2mmu_vcpu_ioctl() - vCPU ioctls: S2MMU_RUN, S2MMU_PRE_FAULT_MEMORY,
- * S2MMU_TRANSLATE.
+ * S2MMU_TRANSLATE, S2MMU_GET_STATS_FD.
  * @file: the vCPU file.
  * @cmd: the ioctl.
  * @arg: its argument.
  *
  * Only the VM's mm may use a vCPU (-EIO otherwise).  S2MMU_RUN and
  * S2MMU_PRE_FAULT_MEMORY run one at a time per vCPU (a second caller waits,
- * as in KVM); S2MMU_TRANSLATE only reads the VM's tables and never waits.
+ * as in KVM); S2MMU_TRANSLATE only reads the VM's tables and
+ * S2MMU_GET_STATS_FD opens a stats fd: neither waits.
  *
  * Return: 0 (for S2MMU_RUN: the exit is in the run structure), -EINTR
  * when a signal stopped S2MMU_RUN (exit reason S2MMU_EXIT_INTR) or a
@@ -101,6 +102,8 @@ static long s2mmu_vcpu_ioctl(struct file *file, unsigned int cmd,
 	switch (cmd) {
 	case S2MMU_TRANSLATE:
 		return s2mmu_vcpu_ioctl_translate(vcpu, (void __user *)arg);
+	case S2MMU_GET_STATS_FD:
+		return s2mmu_vcpu_stats_fd(vcpu, arg);
 	case S2MMU_RUN:
 	case S2MMU_PRE_FAULT_MEMORY:
 		break;

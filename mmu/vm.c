@@ -238,7 +238,7 @@ long s2mmu_vm_get_info(struct s2mmu_vm *vm, void __user *argp, size_t size)
 		.stat_invalidations = atomic64_read(&vm->stat.invalidations),
 		.stat_zaps	= atomic64_read(&vm->stat.zaps),
 		.stat_remote_tlb_flushes =
-			atomic64_read(&vm->stat.remote_tlb_flushes),
+			atomic64_read(&vm->stat.remote_tlb_flush_requests),
 		.stat_table_pages = s2mmu_pgtable_nr_tables(&vm->pgt),
 		.flags		= s2mmu_vm_nx_huge_pages(vm) ?
 				  S2MMU_VM_INFO_NX_HUGE_PAGES : 0,
@@ -270,6 +270,7 @@ struct s2mmu_vm *s2mmu_vm_alloc(const struct s2mmu_vm_config *cfg)
 	if (!vm)
 		return ERR_PTR(-ENOMEM);
 	vm->cfg = *cfg;
+	vm->stats_pid = task_pid_nr(current);
 	refcount_set(&vm->users, 1);
 	mutex_init(&vm->lock);
 	rwlock_init(&vm->mmu_lock);

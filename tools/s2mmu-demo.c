@@ -6,15 +6,21 @@
  * memory with the demo's own anonymous memory, run guest accesses through
  * a vCPU, then change the host mapping under the guest (munmap, then a new
  * mmap at the same address) and show that the guest sees exactly what the
- * host maps, with the fault, flush and retry counts of each step.
+ * host maps, with the fault, flush and retry counts of each step.  At
+ * the end of each VM, tools/s2mmu_stat prints the VM's and the vCPU's
+ * binary stats fds, which the demo hands it as inherited fds.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/limits.h>
 
 #include "libs2mmu.h"
 
@@ -75,6 +81,53 @@ static void translate(struct demo *d, __u64 gpa)
 	       t.level == 2 ? "1 GiB" : t.level == 1 ? "2 MiB" : "4 KiB",
 	       "r", t.writable ? "w" : "-", t.executable ? "x" : "-",
 	       t.accessed, t.dirty);
+}
+
+/*
+ * Run s2mmu_stat (beside this program) once over the VM's and the vCPU's
+ * stats fds, inherited: only the VM's owner can get them.  Returns 1 if
+ * it failed.
+ */
+static int show_stats(struct demo *d)
+{
+	char path[PATH_MAX], vm_fd[16], vcpu_fd[16], *slash;
+	int vfd, cfd, status;
+	ssize_t n;
+	pid_t pid;
+
+	n = readlink("/proc/self/exe", path, sizeof(path) - sizeof("s2mmu_stat"));
+	if (n < 0)
+		s2mmu_die("readlink /proc/self/exe");
+	path[n] = 0;
+	slash = strrchr(path, '/');
+	slash = slash ? slash + 1 : path;
+	snprintf(slash, sizeof(path) - (slash - path), "s2mmu_stat");
+
+	vfd = ioctl(d->vm, S2MMU_GET_STATS_FD, 0);
+	cfd = ioctl(d->vcpu, S2MMU_GET_STATS_FD, 0);
+	if (vfd < 0 || cfd < 0)
+		s2mmu_die("S2MMU_GET_STATS_FD");
+	snprintf(vm_fd, sizeof(vm_fd), "%d", vfd);
+	snprintf(vcpu_fd, sizeof(vcpu_fd), "%d", cfd);
+	printf("s2mmu_stat --once --fd %d --fd %d (the VM's and vCPU 0's stats fds):\n",
+	       vfd, cfd);
+	pid = fork();
+	if (pid < 0)
+		s2mmu_die("fork");
+	if (!pid) {
+		/* The stats fds are O_CLOEXEC: let these two through. */
+		fcntl(vfd, F_SETFD, 0);
+		fcntl(cfd, F_SETFD, 0);
+		execl(path, "s2mmu_stat", "--once", "--fd", vm_fd, "--fd",
+		      vcpu_fd, (char *)NULL);
+		printf("s2mmu-demo: exec %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		s2mmu_die("waitpid");
+	close(vfd);
+	close(cfd);
+	return !WIFEXITED(status) || WEXITSTATUS(status);
 }
 
 static int demo_format(int dev, unsigned long type, const char *name)
@@ -168,6 +221,7 @@ static int demo_format(int dev, unsigned long type, const char *name)
 	printf("%llu table pages (%llu KiB)\n",
 	       (unsigned long long)info.stat_table_pages,
 	       (unsigned long long)info.stat_table_pages * 4);
+	fails += show_stats(&d);
 
 	/* A gpa outside every slot is MMIO. */
 	exit = guest(&d, S2MMU_OP_READ, 0x1000, 8, buf, 0, 0, 0);

@@ -37,7 +37,7 @@ int s2mmu_kunit_burst(struct s2mmu_vcpu *vcpu, u64 gfn, unsigned int access,
 /* Remote TLB flushes a VM has done (mmu/tlb.c counts every one). */
 static inline long s2mmu_kunit_flushes(struct s2mmu_vm *vm)
 {
-	return atomic64_read(&vm->stat.remote_tlb_flushes);
+	return atomic64_read(&vm->stat.remote_tlb_flush_requests);
 }
 
 #endif /* _S2MMU_KUNIT_H */

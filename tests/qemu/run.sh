@@ -80,6 +80,9 @@ build_user() {
 		-I"$S2MMU_TOP/include/uapi" -I"$lib" \
 		-o "$out/tools/s2mmu-demo" "$S2MMU_TOP/tools/s2mmu-demo.c" \
 		"$lib/libs2mmu.c"
+	${cross}gcc -static -O2 -Wall -Wextra -Werror \
+		-I"$S2MMU_TOP/include/uapi" \
+		-o "$out/tools/s2mmu_stat" "$S2MMU_TOP/tools/s2mmu_stat.c"
 }
 
 make_initramfs() {

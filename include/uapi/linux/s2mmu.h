@@ -130,6 +130,72 @@ struct s2mmu_invariants {
 
 #define S2MMU_CHECK_INVARIANTS	_IOR(S2MMUIO, 0x13, struct s2mmu_invariants)
 
+/*
+ * S2MMU_GET_STATS_FD (argument 0; on the VM fd and on the vCPU fd): a
+ * read-only file descriptor (O_CLOEXEC) holding the VM's or the vCPU's
+ * statistics in KVM's binary stats format, byte for byte: a struct
+ * s2mmu_stats_header at offset 0, the id string (name_size bytes,
+ * "s2mmu-<pid>" or "s2mmu-<pid>/vcpu-<id>", NUL padded) at id_offset,
+ * num_desc descriptors of sizeof(struct s2mmu_stats_desc) + name_size
+ * bytes each at desc_offset, and the values (__u64 each, desc->size of
+ * them per statistic) at data_offset + desc->offset.  Read it with
+ * pread() (or read(), which follows the file position); everything but
+ * the values is constant for the life of the fd.  The fd keeps the VM
+ * alive: it can be read after the VM and vCPU fds are closed, and by
+ * whoever it is passed to.  See Documentation/uapi.rst for the list.
+ */
+#define S2MMU_STATS_NAME_SIZE		48
+
+#define S2MMU_STATS_TYPE_SHIFT		0
+#define S2MMU_STATS_TYPE_MASK		(0xF << S2MMU_STATS_TYPE_SHIFT)
+#define S2MMU_STATS_TYPE_CUMULATIVE	(0x0 << S2MMU_STATS_TYPE_SHIFT)
+#define S2MMU_STATS_TYPE_INSTANT	(0x1 << S2MMU_STATS_TYPE_SHIFT)
+#define S2MMU_STATS_TYPE_PEAK		(0x2 << S2MMU_STATS_TYPE_SHIFT)
+#define S2MMU_STATS_TYPE_LINEAR_HIST	(0x3 << S2MMU_STATS_TYPE_SHIFT)
+#define S2MMU_STATS_TYPE_LOG_HIST	(0x4 << S2MMU_STATS_TYPE_SHIFT)
+#define S2MMU_STATS_TYPE_MAX		S2MMU_STATS_TYPE_LOG_HIST
+
+#define S2MMU_STATS_UNIT_SHIFT		4
+#define S2MMU_STATS_UNIT_MASK		(0xF << S2MMU_STATS_UNIT_SHIFT)
+#define S2MMU_STATS_UNIT_NONE		(0x0 << S2MMU_STATS_UNIT_SHIFT)
+#define S2MMU_STATS_UNIT_BYTES		(0x1 << S2MMU_STATS_UNIT_SHIFT)
+#define S2MMU_STATS_UNIT_SECONDS	(0x2 << S2MMU_STATS_UNIT_SHIFT)
+#define S2MMU_STATS_UNIT_CYCLES		(0x3 << S2MMU_STATS_UNIT_SHIFT)
+#define S2MMU_STATS_UNIT_BOOLEAN	(0x4 << S2MMU_STATS_UNIT_SHIFT)
+#define S2MMU_STATS_UNIT_MAX		S2MMU_STATS_UNIT_BOOLEAN
+
+#define S2MMU_STATS_BASE_SHIFT		8
+#define S2MMU_STATS_BASE_MASK		(0xF << S2MMU_STATS_BASE_SHIFT)
+#define S2MMU_STATS_BASE_POW10		(0x0 << S2MMU_STATS_BASE_SHIFT)
+#define S2MMU_STATS_BASE_POW2		(0x1 << S2MMU_STATS_BASE_SHIFT)
+#define S2MMU_STATS_BASE_MAX		S2MMU_STATS_BASE_POW2
+
+/* As struct kvm_stats_header. */
+struct s2mmu_stats_header {
+	__u32 flags;		/* 0 */
+	__u32 name_size;	/* S2MMU_STATS_NAME_SIZE */
+	__u32 num_desc;
+	__u32 id_offset;
+	__u32 desc_offset;
+	__u32 data_offset;
+};
+
+/*
+ * As struct kvm_stats_desc: a value is its value * base^exponent units
+ * (base 10 or 2); a log histogram's bucket 0 counts the value 0, bucket
+ * i > 0 the values in [2^(i-1), 2^i), the last one everything above.
+ */
+struct s2mmu_stats_desc {
+	__u32 flags;		/* S2MMU_STATS_TYPE_* | _UNIT_* | _BASE_* */
+	__s16 exponent;
+	__u16 size;		/* number of __u64 values */
+	__u32 offset;		/* of the values, from data_offset */
+	__u32 bucket_size;	/* linear histograms only, else 0 */
+	char name[];		/* name_size bytes, NUL terminated */
+};
+
+#define S2MMU_GET_STATS_FD	_IO(S2MMUIO, 0x17)
+
 /* S2MMU_CREATE_VCPU (argument: vCPU id, 0..S2MMU_MAX_VCPUS-1) -> vCPU fd. */
 #define S2MMU_MAX_VCPUS		64
 #define S2MMU_CREATE_VCPU	_IO(S2MMUIO, 0x12)
