@@ -115,7 +115,10 @@ int s2mmu_x86_nx_huge_pages_parse(const char *val, bool *on, bool *never);
  * @levels: number of stage-2 table levels covering @gpa_bits with 4 KiB
  *          tables of 512 entries.
  * @nx_huge_pages_disabled: %S2MMU_VM_DISABLE_NX_HUGE_PAGES: the NX huge
- *                          page mitigation never applies to this VM.
+ *                          page mitigation never applies to this VM.  Set
+ *                          at creation, or by S2MMU_ENABLE_CAP before the
+ *                          first vCPU (under vm->lock), when no leaf can
+ *                          exist yet; never cleared.
  */
 struct s2mmu_vm_config {
 	const struct s2mmu_vm_ops *ops;
@@ -142,6 +145,14 @@ u64 s2mmu_vm_config_max_gpa(const struct s2mmu_vm_config *cfg);
  * @base_gfn: first guest frame.
  * @npages: number of 4 KiB guest frames.
  * @userspace_addr: host virtual address of @base_gfn.
+ * @dirty_bitmap: while the slot logs dirty pages
+ *                (%S2MMU_MEM_LOG_DIRTY_PAGES), one bit per page, set by
+ *                faults (set_bit(), under mmu_lock for read) and harvested
+ *                under mmu_lock for write (mmu/dirty.c); NULL otherwise.
+ *                The one field that changes on a published slot: set and
+ *                cleared under vm->slots_lock (store-release, with @flags),
+ *                read by faults with load-acquire inside vm->srcu; freed
+ *                only after a grace period of vm->srcu.
  * @hva_node: node in vm->hva_tree.
  * @hva_subtree_last: interval tree augmentation.
  */
@@ -151,6 +162,7 @@ struct s2mmu_memslot {
 	u64 base_gfn;
 	u64 npages;
 	unsigned long userspace_addr;
+	unsigned long *dirty_bitmap;
 	struct rb_node hva_node;
 	unsigned long hva_subtree_last;
 };
@@ -198,6 +210,14 @@ struct s2mmu_slot_cache {
  *                   linked (an instant count, as KVM's): changed under
  *                   the xa_lock of vm->nx_index.
  * @nx_lpage_recoveries: recorded tables the recovery worker unlinked.
+ * @dirty_log_wp_faults: write faults on write-protected pages of logged
+ *                       slots that marked the page dirty and restored
+ *                       write (write-protection mode).
+ * @dirty_log_dbit_pages: pages found dirty by their Dirty bit when a
+ *                        harvest synced them (Dirty-bit mode).
+ * @dirty_log_harvests: S2MMU_GET_DIRTY_LOG and S2MMU_CLEAR_DIRTY_LOG calls
+ *                      that succeeded.
+ * @dirty_log_reprotected: pages a harvest cleaned and protected again.
  */
 struct s2mmu_vm_stat {
 	atomic64_t remote_tlb_flush_requests;
@@ -206,6 +226,10 @@ struct s2mmu_vm_stat {
 	atomic64_t zaps;
 	atomic64_t nx_lpage_splits;
 	atomic64_t nx_lpage_recoveries;
+	atomic64_t dirty_log_wp_faults;
+	atomic64_t dirty_log_dbit_pages;
+	atomic64_t dirty_log_harvests;
+	atomic64_t dirty_log_reprotected;
 };
 
 /**
@@ -346,6 +370,18 @@ struct s2mmu_debugfs_counter;
  * @nr_slots: number of slots, under @slots_lock (read locklessly for
  *            S2MMU_GET_VM_INFO).
  *
+ * Dirty logging (mmu/dirty.c), all under @slots_lock:
+ * @dirty_log_manual: the S2MMU_DIRTY_LOG_* options of
+ *                    S2MMU_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled.
+ * @dirty_log_mode: S2MMU_DIRTY_LOG_MODE_WRPROT or _DBIT; changed only
+ *                  while no slot logs (@nr_dirty_slots 0), so a fault
+ *                  that found a slot's bitmap reads it unchanged.
+ * @dirty_log_eager_split: split huge leaves when a slot starts logging.
+ * @nr_dirty_slots: slots logging dirty pages now (read locklessly by the
+ *                  change hook; zeroed when the slots are destroyed).
+ * @pgt_change_next: the table's change hook before dirty logging's
+ *                   (the NX record's, or NULL), which calls it first.
+ *
  * Stage-2 tables (mmu/mmu.c):
  * @mmu_lock: rwlock: faults and NX recovery take it for read and change
  *            entries with cmpxchg; zaps and the invalidation bookkeeping
@@ -411,6 +447,13 @@ struct s2mmu_vm {
 	wait_queue_head_t mn_wait;
 	unsigned long slots_gen;
 	unsigned int nr_slots;
+
+	u32 dirty_log_manual;
+	u32 dirty_log_mode;
+	bool dirty_log_eager_split;
+	unsigned int nr_dirty_slots;
+	void (*pgt_change_next)(struct s2mmu_pgtable *pgt, u64 gpa,
+				unsigned int level, u64 old, u64 new);
 
 	rwlock_t mmu_lock;		/* stage-2 tables, invalidation state */
 	struct s2mmu_pgtable pgt;
@@ -551,6 +594,11 @@ struct s2mmu_host_map {
  * @map_writable: the leaf may be writable.
  * @flush: the install removed a translation (a collapse): a flush is owed.
  * @spurious: the install found a leaf already allowing the access.
+ * @dirty_bitmap: the slot's dirty bitmap when it logs dirty pages in
+ *                write-protection mode (a writable leaf is installed only
+ *                by a write fault, which marks the page under mmu_lock);
+ *                NULL otherwise.
+ * @dirty_logged: the slot logs dirty pages (either mode): 4 KiB leaves only.
  */
 struct s2mmu_fault {
 	u64 gfn;
@@ -565,6 +613,8 @@ struct s2mmu_fault {
 	bool map_writable;
 	bool flush;
 	bool spurious;
+	unsigned long *dirty_bitmap;
+	bool dirty_logged;
 };
 
 /*
@@ -711,6 +761,22 @@ int s2mmu_mmu_age_gfn_range(struct s2mmu_vm *vm, u64 start, u64 end,
 int s2mmu_mmu_translate(struct s2mmu_vm *vm, struct s2mmu_translation *t);
 unsigned long s2mmu_mmu_recover_nx_huge_pages(struct s2mmu_vm *vm,
 					      unsigned long nr);
+
+/* mmu/dirty.c: dirty logging */
+void s2mmu_dirty_log_init(struct s2mmu_vm *vm);
+void s2mmu_dirty_log_hook(struct s2mmu_vm *vm);
+unsigned long *s2mmu_dirty_bitmap_alloc(struct s2mmu_vm *vm, u64 npages);
+void s2mmu_dirty_bitmap_free(unsigned long *bitmap);
+void s2mmu_dirty_log_start(struct s2mmu_vm *vm, struct s2mmu_memslot *slot,
+			   unsigned long *bitmap);
+void s2mmu_dirty_log_stop(struct s2mmu_vm *vm, struct s2mmu_memslot *slot);
+void s2mmu_dirty_mark(struct s2mmu_vm *vm, struct s2mmu_fault *f);
+int s2mmu_dirty_log_get(struct s2mmu_vm *vm, struct s2mmu_dirty_log *log);
+int s2mmu_dirty_log_clear(struct s2mmu_vm *vm,
+			  struct s2mmu_clear_dirty_log *log);
+int s2mmu_dirty_log_check_extension(struct s2mmu_vm *vm, unsigned long cap);
+int s2mmu_dirty_log_enable_cap(struct s2mmu_vm *vm,
+			       const struct s2mmu_enable_cap *cap);
 
 /* mmu/invalidate.c: invalidations in gfn space */
 void s2mmu_mmu_invalidate_begin(struct s2mmu_vm *vm);

@@ -377,6 +377,9 @@ int s2mmu_pgtable_wrprotect(struct s2mmu_pgtable *pgt, u64 start, u64 end,
 			    struct s2mmu_pt_op *op);
 bool s2mmu_pgtable_age(struct s2mmu_pgtable *pgt, u64 start, u64 end,
 		       bool clear, struct s2mmu_pt_op *op);
+unsigned long s2mmu_pgtable_collect_dirty(struct s2mmu_pgtable *pgt,
+					  u64 start, u64 end,
+					  unsigned long *bitmap);
 
 /**
  * struct s2mmu_pt_info - result of s2mmu_pgtable_lookup().

@@ -63,6 +63,15 @@ static int s2mmu_fault_slot(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 	f->slot = slot;
 	f->hva = slot->userspace_addr +
 		 ((f->gfn - slot->base_gfn) << PAGE_SHIFT);
+	/*
+	 * Dirty logging (mmu/dirty.c): the bitmap, published with release,
+	 * is read once; it stays allocated until we leave vm->srcu, and the
+	 * mode cannot change while the slot logs.
+	 */
+	f->dirty_bitmap = smp_load_acquire(&slot->dirty_bitmap);
+	f->dirty_logged = f->dirty_bitmap;
+	if (READ_ONCE(vcpu->vm->dirty_log_mode) != S2MMU_DIRTY_LOG_MODE_WRPROT)
+		f->dirty_bitmap = NULL;
 	return 0;
 }
 
@@ -82,8 +91,14 @@ static int s2mmu_fault_host(struct s2mmu_vm *vm, struct s2mmu_fault *f)
 				  &f->page, &f->map_writable);
 	if (ret)
 		return ret;
+	/* Write-protection logging: writable only for a write, which marks. */
+	if (f->dirty_bitmap && !(f->access & S2MMU_ACCESS_W))
+		f->map_writable = false;
 	s2mmu_host_walk(vm->mm, f->hva, &host);
 	level = min_t(int, host.level, S2MMU_PT_MAX_LEAF_LEVEL);
+	/* A logged slot is mapped 4 KiB, so each page is tracked alone. */
+	if (f->dirty_logged)
+		level = 0;
 	f->req_level = s2mmu_memslot_max_level(f->slot, f->gfn, f->hva, level);
 	f->level = f->req_level;
 	if (ops->fault_level)
@@ -105,6 +120,13 @@ static int s2mmu_fault_install(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 		return -EFAULT;
 	if (s2mmu_mmu_invalidate_retry(vm, f->gfn, f->mmu_seq))
 		return -EAGAIN;
+	/*
+	 * Mark before installing, under the same mmu_lock (read) section:
+	 * a harvest (write) sees the mark only with the writable leaf, and
+	 * protects it again (Documentation/locking.rst, "Dirty logging").
+	 */
+	if (f->dirty_bitmap && f->map_writable)
+		s2mmu_dirty_mark(vm, f);
 	if (ops->prepare_page) {
 		ret = ops->prepare_page(vm, f);
 		if (ret)

@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/string.h>
 #include <linux/stringify.h>
 #include <linux/uaccess.h>
 
@@ -58,6 +59,80 @@ static long s2mmu_vm_ioctl_set_memory_region(struct s2mmu_vm *vm,
 	return s2mmu_set_memory_region(vm, &mem);
 }
 
+/*
+ * S2MMU_CHECK_EXTENSION: @vm NULL on /dev/s2mmu, where a capability some
+ * VM type has is reported.
+ */
+static long s2mmu_check_extension(struct s2mmu_vm *vm, unsigned long cap)
+{
+	switch (cap) {
+	case S2MMU_CAP_VM_DISABLE_NX_HUGE_PAGES:
+		/* x86 TDP VMs only: the only type with the mitigation. */
+		return !vm || vm->cfg.ops->nx_huge_pages;
+	default:
+		return s2mmu_dirty_log_check_extension(vm, cap);
+	}
+}
+
+/*
+ * S2MMU_CAP_VM_DISABLE_NX_HUGE_PAGES by S2MMU_ENABLE_CAP, with KVM's
+ * rules: CAP_SYS_BOOT (-EPERM), args all zero and no vCPU created yet
+ * (-EINVAL), a VM type with the mitigation (else an unknown cap).
+ */
+static long s2mmu_vm_disable_nx_huge_pages(struct s2mmu_vm *vm,
+					   const struct s2mmu_enable_cap *cap)
+{
+	long ret = -EINVAL;
+
+	if (!vm->cfg.ops->nx_huge_pages)
+		return -EINVAL;
+	if (!capable(CAP_SYS_BOOT))
+		return -EPERM;
+	if (cap->args[0] || cap->args[1] || cap->args[2] || cap->args[3])
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	/* No vCPU, so no fault has installed a leaf under the mitigation. */
+	if (!vm->nr_vcpus) {
+		WRITE_ONCE(vm->cfg.nx_huge_pages_disabled, true);
+		ret = 0;
+	}
+	mutex_unlock(&vm->lock);
+	return ret;
+}
+
+static long s2mmu_vm_ioctl_enable_cap(struct s2mmu_vm *vm, void __user *argp)
+{
+	struct s2mmu_enable_cap cap;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags || memchr_inv(cap.pad, 0, sizeof(cap.pad)))
+		return -EINVAL;
+	if (cap.cap == S2MMU_CAP_VM_DISABLE_NX_HUGE_PAGES)
+		return s2mmu_vm_disable_nx_huge_pages(vm, &cap);
+	return s2mmu_dirty_log_enable_cap(vm, &cap);
+}
+
+static long s2mmu_vm_ioctl_get_dirty_log(struct s2mmu_vm *vm,
+					 void __user *argp)
+{
+	struct s2mmu_dirty_log log;
+
+	if (copy_from_user(&log, argp, sizeof(log)))
+		return -EFAULT;
+	return s2mmu_dirty_log_get(vm, &log);
+}
+
+static long s2mmu_vm_ioctl_clear_dirty_log(struct s2mmu_vm *vm,
+					   void __user *argp)
+{
+	struct s2mmu_clear_dirty_log log;
+
+	if (copy_from_user(&log, argp, sizeof(log)))
+		return -EFAULT;
+	return s2mmu_dirty_log_clear(vm, &log);
+}
+
 /**
  * s2mmu_vm_ioctl() - VM ioctls, on a VM file descriptor.
  * @file: the VM file.
@@ -91,6 +166,14 @@ static long s2mmu_vm_ioctl(struct file *file, unsigned int cmd,
 		return s2mmu_check_invariants(vm, argp);
 	case S2MMU_GET_STATS_FD:
 		return s2mmu_vm_stats_fd(vm, arg);
+	case S2MMU_CHECK_EXTENSION:
+		return s2mmu_check_extension(vm, arg);
+	case S2MMU_ENABLE_CAP:
+		return s2mmu_vm_ioctl_enable_cap(vm, argp);
+	case S2MMU_GET_DIRTY_LOG:
+		return s2mmu_vm_ioctl_get_dirty_log(vm, argp);
+	case S2MMU_CLEAR_DIRTY_LOG:
+		return s2mmu_vm_ioctl_clear_dirty_log(vm, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -158,12 +241,14 @@ err_notifier:
 /**
  * s2mmu_dev_ioctl() - system ioctls on /dev/s2mmu.
  * @file: the opened device.
- * @cmd: %S2MMU_GET_API_VERSION or %S2MMU_CREATE_VM.
+ * @cmd: %S2MMU_GET_API_VERSION, %S2MMU_CREATE_VM or %S2MMU_CHECK_EXTENSION.
  * @arg: for %S2MMU_CREATE_VM, the VM type and address width (see
- *       s2mmu_parse_vm_type()); must be 0 for %S2MMU_GET_API_VERSION.
+ *       s2mmu_parse_vm_type()); must be 0 for %S2MMU_GET_API_VERSION; the
+ *       capability for %S2MMU_CHECK_EXTENSION.
  *
- * Return: %S2MMU_API_VERSION, a new VM file descriptor, -EINVAL for a bad
- * argument, -ENOTTY for an unknown ioctl, or another negative errno.
+ * Return: %S2MMU_API_VERSION, a new VM file descriptor, a capability's
+ * answer (0: not supported), -EINVAL for a bad argument, -ENOTTY for an
+ * unknown ioctl, or another negative errno.
  */
 static long s2mmu_dev_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
@@ -175,6 +260,8 @@ static long s2mmu_dev_ioctl(struct file *file, unsigned int cmd,
 		return S2MMU_API_VERSION;
 	case S2MMU_CREATE_VM:
 		return s2mmu_vm_create(arg);
+	case S2MMU_CHECK_EXTENSION:
+		return s2mmu_check_extension(NULL, arg);
 	default:
 		return -ENOTTY;
 	}

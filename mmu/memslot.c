@@ -22,6 +22,9 @@
  * generation and the invalid stand-in of a move or delete are in
  * Documentation/locking.rst ("Memory slots").  A change of
  * S2MMU_MEM_READONLY or of the size or host address is refused (as KVM).
+ * S2MMU_MEM_LOG_DIRTY_PAGES may be toggled on a live slot: the one change
+ * made in place (the slot's dirty bitmap, mmu/dirty.c); a move keeps the
+ * bitmap, as KVM.
  */
 #include <linux/delay.h>
 #include <linux/interval_tree_generic.h>
@@ -37,7 +40,7 @@
 
 #include "s2mmu.h"
 
-#define S2MMU_SLOT_FLAGS	S2MMU_MEM_READONLY
+#define S2MMU_SLOT_FLAGS	(S2MMU_MEM_READONLY | S2MMU_MEM_LOG_DIRTY_PAGES)
 
 static unsigned long slot_hva_last(struct s2mmu_memslot *slot)
 {
@@ -64,6 +67,13 @@ void s2mmu_memslots_init(struct s2mmu_vm *vm)
 	init_waitqueue_head(&vm->mn_wait);
 }
 
+/* Free a slot no reader can reach any more, and its dirty bitmap. */
+static void s2mmu_memslot_free(struct s2mmu_memslot *slot)
+{
+	s2mmu_dirty_bitmap_free(slot->dirty_bitmap);
+	kfree(slot);
+}
+
 /**
  * s2mmu_memslots_destroy() - free every slot of a VM being destroyed.
  * @vm: the VM; its notifier is unregistered and no vCPU is left.
@@ -73,8 +83,10 @@ void s2mmu_memslots_destroy(struct s2mmu_vm *vm)
 	struct s2mmu_memslot *slot;
 	unsigned long id;
 
+	/* The change hook of the tree's destroy looks no slot up. */
+	WRITE_ONCE(vm->nr_dirty_slots, 0);
 	xa_for_each(&vm->slot_ids, id, slot)
-		kfree(slot);
+		s2mmu_memslot_free(slot);
 	xa_destroy(&vm->slot_ids);
 	/* No reader is left: free the nodes now rather than after RCU. */
 	mt_clear_in_rcu(&vm->gfn_tree);
@@ -558,6 +570,7 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 			    const struct s2mmu_memory_region *mem)
 {
 	struct s2mmu_memslot *old, *new;
+	unsigned long *bitmap;
 	u64 npages = mem->memory_size >> PAGE_SHIFT;
 	u64 base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
 	int ret;
@@ -582,7 +595,9 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 				     old->base_gfn + old->npages - 1, NULL);
 		xa_erase(&vm->slot_ids, mem->slot);
 		WRITE_ONCE(vm->nr_slots, vm->nr_slots - 1);
-		kfree(old);
+		if (old->dirty_bitmap)
+			vm->nr_dirty_slots--;
+		s2mmu_memslot_free(old);
 		ret = 0;
 		goto out;
 	}
@@ -593,10 +608,24 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 		    old->userspace_addr != mem->userspace_addr ||
 		    ((old->flags ^ mem->flags) & S2MMU_MEM_READONLY))
 			goto out;
-		/* Only the read-only flag exists, so nothing else changes. */
 		ret = 0;
-		if (old->base_gfn == base_gfn)
+		if (old->base_gfn == base_gfn) {
+			/* Only S2MMU_MEM_LOG_DIRTY_PAGES may change in place. */
+			if (!((old->flags ^ mem->flags) &
+			      S2MMU_MEM_LOG_DIRTY_PAGES))
+				goto out;
+			if (old->dirty_bitmap) {
+				s2mmu_dirty_log_stop(vm, old);
+				goto out;
+			}
+			bitmap = s2mmu_dirty_bitmap_alloc(vm, npages);
+			ret = -ENOMEM;
+			if (!bitmap)
+				goto out;
+			s2mmu_dirty_log_start(vm, old, bitmap);
+			ret = 0;
 			goto out;
+		}
 	}
 
 	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
@@ -613,6 +642,17 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 	if (s2mmu_gfn_range_used(vm, base_gfn, npages, old))
 		goto free;
 
+	/* Logging: a move keeps the old slot's bitmap, as KVM. */
+	if (mem->flags & S2MMU_MEM_LOG_DIRTY_PAGES) {
+		if (old && old->dirty_bitmap)
+			new->dirty_bitmap = old->dirty_bitmap;
+		else
+			new->dirty_bitmap = s2mmu_dirty_bitmap_alloc(vm, npages);
+		ret = -ENOMEM;
+		if (!new->dirty_bitmap)
+			goto free;
+	}
+
 	if (old) {
 		bool lost = false;
 
@@ -621,13 +661,22 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 		if (!ret) {
 			xa_store(&vm->slot_ids, mem->slot, new,
 				 GFP_KERNEL_ACCOUNT);
-			kfree(old);
+			vm->nr_dirty_slots += !!new->dirty_bitmap -
+					      !!old->dirty_bitmap;
+			if (old->dirty_bitmap == new->dirty_bitmap)
+				old->dirty_bitmap = NULL;
+			s2mmu_memslot_free(old);
 			goto out;
 		}
+		/* The old slot keeps its bitmap (put back or lost below). */
+		if (new->dirty_bitmap == old->dirty_bitmap)
+			new->dirty_bitmap = NULL;
 		if (lost) {
 			xa_erase(&vm->slot_ids, mem->slot);
 			WRITE_ONCE(vm->nr_slots, vm->nr_slots - 1);
-			kfree(old);
+			if (old->dirty_bitmap)
+				vm->nr_dirty_slots--;
+			s2mmu_memslot_free(old);
 		}
 		goto free;
 	}
@@ -641,10 +690,12 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 		goto free;
 	}
 	WRITE_ONCE(vm->nr_slots, vm->nr_slots + 1);
+	if (new->dirty_bitmap)
+		vm->nr_dirty_slots++;
 	goto out;
 
 free:
-	kfree(new);
+	s2mmu_memslot_free(new);
 out:
 	mutex_unlock(&vm->slots_lock);
 	return ret;

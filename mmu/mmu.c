@@ -596,7 +596,11 @@ static void s2mmu_mmu_nx_yield(struct s2mmu_vm *vm, struct s2mmu_pt_op *op)
  * test flavour's test_nx_recovery_locked takes mmu_lock for write instead
  * (KVM's path before 6.18), so make bench can compare the two.
  *
- * Context: process context; takes mmu_lock for read; sleeps.
+ * A table in a slot that logs dirty pages is not unlinked but only
+ * dropped from the record (as KVM): the slot maps 4 KiB anyway while it
+ * logs, so unlinking would only make its pages fault again.
+ *
+ * Context: process context; takes vm->srcu, and mmu_lock for read; sleeps.
  * Return: the tables unlinked.
  */
 unsigned long s2mmu_mmu_recover_nx_huge_pages(struct s2mmu_vm *vm,
@@ -608,13 +612,21 @@ unsigned long s2mmu_mmu_recover_nx_huge_pages(struct s2mmu_vm *vm,
 		.mmu_lock	= &vm->mmu_lock,
 		.shared		= !excl,
 	};
+	struct s2mmu_memslot *slot;
 	unsigned long done = 0;
 	struct s2mmu_nx_page p;
+	int ret, idx;
 	bool flush;
-	int ret;
 
+	idx = srcu_read_lock(&vm->srcu);
 	s2mmu_mmu_nx_lock(vm, excl);
 	while (nr-- && s2mmu_nx_oldest(vm, &p)) {
+		/* The slot's lookup, as s2mmu_gfn_to_memslot() (a layer up). */
+		slot = mtree_load(&vm->gfn_tree, p.gpa >> PAGE_SHIFT);
+		if (slot && READ_ONCE(slot->dirty_bitmap)) {
+			s2mmu_nx_forget(vm, p.gpa, p.level, p.table_pa);
+			continue;
+		}
 		ret = s2mmu_pgtable_unlink_table(&vm->pgt, p.gpa, p.level,
 						 p.table_pa, &op);
 		/* Unlinked: the change hook dropped the record. */
@@ -630,6 +642,7 @@ unsigned long s2mmu_mmu_recover_nx_huge_pages(struct s2mmu_vm *vm,
 	}
 	flush = s2mmu_mmu_flush_claim(vm, op.flush);
 	s2mmu_mmu_nx_unlock(vm, excl);
+	srcu_read_unlock(&vm->srcu, idx);
 	if (flush)
 		s2mmu_mmu_flush_finish(vm);
 	atomic64_add(done, &vm->stat.nx_lpage_recoveries);

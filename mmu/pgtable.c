@@ -1048,6 +1048,64 @@ bool s2mmu_pgtable_age(struct s2mmu_pgtable *pgt, u64 start, u64 end,
 	return a.young;
 }
 
+struct pt_dirty_args {
+	unsigned long *bitmap;
+	unsigned long found;
+};
+
+static int pt_dirty_cb(struct s2mmu_walk_ctx *ctx)
+{
+	const struct s2mmu_pgtable_ops *ops = ctx->pgt->ops;
+	struct pt_dirty_args *d = ctx->arg;
+	u64 first, last, pfn;
+
+	if (!ops->is_leaf(ctx->old, ctx->level) ||
+	    !(ops->leaf_prot(ctx->old, ctx->level) & S2MMU_PROT_DIRTY))
+		return 0;
+	first = max(ctx->addr, ctx->start);
+	last = min(ctx->addr + s2mmu_pt_level_size(ctx->level), ctx->end);
+	for (pfn = first >> S2MMU_PT_PAGE_SHIFT;
+	     pfn < last >> S2MMU_PT_PAGE_SHIFT; pfn++) {
+		set_bit(pfn - (ctx->start >> S2MMU_PT_PAGE_SHIFT), d->bitmap);
+		d->found++;
+	}
+	return 0;
+}
+
+/**
+ * s2mmu_pgtable_collect_dirty() - report the pages of a range whose leaf
+ * has Dirty set.
+ * @pgt: the tree.
+ * @start: first guest physical address, page aligned.
+ * @end: end of the range (exclusive), page aligned.
+ * @bitmap: bit i is set (set_bit()) for page @start + i * 4 KiB when the
+ *          leaf mapping it is dirty; other bits are left alone.
+ *
+ * Writes no entry: the caller clears Dirty of the pages it harvests with
+ * s2mmu_pgtable_update_prot(), which owes a TLB flush (a TLB entry allows
+ * writes only while its leaf is dirty).  Dirty bits the vCPU walker sets
+ * meanwhile are seen by the next call.
+ *
+ * Context: rcu_read_lock() taken; mmu_lock as the caller needs.
+ * Return: the number of pages reported.
+ */
+unsigned long s2mmu_pgtable_collect_dirty(struct s2mmu_pgtable *pgt,
+					  u64 start, u64 end,
+					  unsigned long *bitmap)
+{
+	struct pt_dirty_args d = { .bitmap = bitmap };
+	struct s2mmu_walker walker = {
+		.cb = pt_dirty_cb,
+		.arg = &d,
+		.flags = S2MMU_WALK_LEAF,
+	};
+
+	if (!pt_range_ok(pgt, start, end))
+		return 0;
+	s2mmu_pgtable_walk(pgt, start, end - start, &walker);
+	return d.found;
+}
+
 /**
  * s2mmu_pgtable_lookup() - translate one guest physical address.
  * @pgt: the tree.

@@ -276,12 +276,14 @@ struct s2mmu_vm *s2mmu_vm_alloc(const struct s2mmu_vm_config *cfg)
 	rwlock_init(&vm->mmu_lock);
 	INIT_DELAYED_WORK(&vm->nx_recovery, s2mmu_nx_recovery_work);
 	s2mmu_memslots_init(vm);
+	s2mmu_dirty_log_init(vm);
 	ret = init_srcu_struct(&vm->srcu);
 	if (ret)
 		goto err_free;
 	ret = s2mmu_mmu_init(vm);
 	if (ret)
 		goto err_srcu;
+	s2mmu_dirty_log_hook(vm);
 	mmgrab(current->mm);
 	vm->mm = current->mm;
 

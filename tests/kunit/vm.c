@@ -46,6 +46,7 @@ struct s2mmu_vm *s2mmu_kunit_vm_create(struct kunit *test, unsigned long type)
 	mutex_init(&vm->lock);
 	rwlock_init(&vm->mmu_lock);
 	s2mmu_memslots_init(vm);
+	s2mmu_dirty_log_init(vm);
 	if (init_srcu_struct(&vm->srcu)) {
 		kfree(vm);
 		KUNIT_FAIL_AND_ABORT(test, "init_srcu_struct failed");

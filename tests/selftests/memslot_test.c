@@ -139,8 +139,7 @@ TEST_F(memslot, bad_flags)
 {
 	unsigned long hva = (unsigned long)self->mem + 8 * PG;
 	static const __u32 flags[] = {
-		S2MMU_MEM_LOG_DIRTY_PAGES,
-		S2MMU_MEM_LOG_DIRTY_PAGES | S2MMU_MEM_READONLY,
+		S2MMU_MEM_LOG_DIRTY_PAGES | 1U << 2,
 		1U << 2, 1U << 3, 1U << 16, 1U << 31, 0xffffffff,
 	};
 	unsigned int i;

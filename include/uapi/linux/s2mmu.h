@@ -49,6 +49,35 @@
 #define S2MMU_CREATE_VM		_IO(S2MMUIO, 0x01)
 
 /*
+ * S2MMU_CHECK_EXTENSION (argument: a capability number), on /dev/s2mmu
+ * and on the VM fd, as KVM_CHECK_EXTENSION: 0 when the capability is
+ * unknown or not supported, a positive value when it is (on the VM fd the
+ * answer may depend on the VM type).  Capabilities that exist in KVM have
+ * KVM's number; s2mmu's own start at 1000.  Only those answering > 0 are
+ * implemented; the others are reserved with KVM's number.
+ */
+#define S2MMU_CHECK_EXTENSION	_IO(S2MMUIO, 0x03)
+
+#define S2MMU_CAP_MANUAL_DIRTY_LOG_PROTECT2	168	/* KVM's */
+#define S2MMU_CAP_BINARY_STATS_FD		203	/* KVM's; reserved */
+#define S2MMU_CAP_ARM64_MTE			205	/* KVM_CAP_ARM_MTE; reserved */
+#define S2MMU_CAP_VM_DISABLE_NX_HUGE_PAGES	220	/* KVM's */
+#define S2MMU_CAP_MEMORY_ATTRIBUTES		233	/* KVM's; reserved */
+#define S2MMU_CAP_GUEST_MEMFD			234	/* KVM's; reserved */
+/* s2mmu's own: how dirty pages are tracked (args[0]: one mode). */
+#define S2MMU_CAP_DIRTY_LOG_MODE		1000
+/* s2mmu's own: split huge leaves when logging is enabled (args[0]: 0/1). */
+#define S2MMU_CAP_DIRTY_LOG_EAGER_SPLIT		1001
+
+/* S2MMU_CAP_MANUAL_DIRTY_LOG_PROTECT2 options, KVM's values. */
+#define S2MMU_DIRTY_LOG_MANUAL_PROTECT_ENABLE	(1U << 0)
+#define S2MMU_DIRTY_LOG_INITIALLY_SET		(1U << 1)
+
+/* S2MMU_CAP_DIRTY_LOG_MODE modes; CHECK_EXTENSION returns the mask. */
+#define S2MMU_DIRTY_LOG_MODE_WRPROT	(1U << 0)	/* write-protection (default) */
+#define S2MMU_DIRTY_LOG_MODE_DBIT	(1U << 1)	/* Dirty-bit harvesting */
+
+/*
  * VM ioctls, on the VM fd.
  *
  * S2MMU_GET_VM_INFO reports what the VM was created with; it is the
@@ -100,7 +129,7 @@ struct s2mmu_memory_region {
 	__u64 userspace_addr;	/* start of the backing host memory */
 };
 
-#define S2MMU_MEM_LOG_DIRTY_PAGES	(1U << 0)	/* not yet supported */
+#define S2MMU_MEM_LOG_DIRTY_PAGES	(1U << 0)
 #define S2MMU_MEM_READONLY		(1U << 1)
 
 #define S2MMU_MAX_MEMSLOTS		32764
@@ -195,6 +224,54 @@ struct s2mmu_stats_desc {
 };
 
 #define S2MMU_GET_STATS_FD	_IO(S2MMUIO, 0x17)
+
+/*
+ * S2MMU_ENABLE_CAP: turn on a per-VM capability, as KVM_ENABLE_CAP on the
+ * VM fd.  flags and pad must be zero, and so must the args a capability
+ * does not use; an unknown capability is -EINVAL.
+ */
+struct s2mmu_enable_cap {
+	__u32 cap;
+	__u32 flags;
+	__u64 args[4];
+	__u8 pad[64];
+};
+
+#define S2MMU_ENABLE_CAP	_IOW(S2MMUIO, 0x14, struct s2mmu_enable_cap)
+
+/*
+ * S2MMU_GET_DIRTY_LOG and S2MMU_CLEAR_DIRTY_LOG, with the layouts and the
+ * semantics of KVM_GET_DIRTY_LOG and KVM_CLEAR_DIRTY_LOG: one bit per
+ * 4 KiB page of the slot, bit i of the bitmap (64-bit words, bit 0 the
+ * least significant) for page first_page + i.  See Documentation/uapi.rst.
+ */
+#ifdef __KERNEL__
+#define __S2MMU_UPTR	void __user *
+#else
+#define __S2MMU_UPTR	void *		/* headers_install strips __user */
+#endif
+
+struct s2mmu_dirty_log {
+	__u32 slot;
+	__u32 padding1;
+	union {
+		__S2MMU_UPTR dirty_bitmap;	/* one bit per page */
+		__u64 padding2;
+	};
+};
+
+struct s2mmu_clear_dirty_log {
+	__u32 slot;
+	__u32 num_pages;
+	__u64 first_page;
+	union {
+		__S2MMU_UPTR dirty_bitmap;	/* one bit per page */
+		__u64 padding2;
+	};
+};
+
+#define S2MMU_GET_DIRTY_LOG	_IOW(S2MMUIO, 0x15, struct s2mmu_dirty_log)
+#define S2MMU_CLEAR_DIRTY_LOG	_IOWR(S2MMUIO, 0x16, struct s2mmu_clear_dirty_log)
 
 /* S2MMU_CREATE_VCPU (argument: vCPU id, 0..S2MMU_MAX_VCPUS-1) -> vCPU fd. */
 #define S2MMU_MAX_VCPUS		64
