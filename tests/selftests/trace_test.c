@@ -551,7 +551,7 @@ TEST_F(trace, trace_cmd)
 	int i, status, nr;
 
 	if (access(TRACE_CMD, X_OK))
-		SKIP(return, "no %s in the initramfs (x86_64 targets only)",
+		SKIP(return, "no %s in the initramfs (stock x86_64 kernels only)",
 		     TRACE_CMD);
 	/* The events do not depend on the format: one VM type is enough. */
 	if (variant->type != S2MMU_VM_X86_TDP)
