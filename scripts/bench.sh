@@ -51,8 +51,9 @@ rsync -a --delete --prune-empty-dirs \
 	--exclude='/tests/' \
 	--include='*/' --include='Kbuild' --include='*.c' --include='*.h' \
 	--exclude='*' "$S2MMU_TOP/" "$out/module/"
-# The test flavour: its test_age_locked lets the aging case run the old
-# locked path in the same boot (the other knobs stay off).
+# The test flavour: its test_age_locked and test_nx_recovery_locked let
+# the aging and nx cases run the old locked paths in the same boot (the
+# other knobs stay off).
 kbuild "$out/module" S2MMU_PROVE_MMU=y
 mkdir -p "$out/gup_floor"
 cp "$S2MMU_TOP"/tests/bench/{Kbuild,gup_floor.c,gup_floor.h} "$out/gup_floor/"

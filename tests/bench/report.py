@@ -70,6 +70,24 @@ ROWS = [
      ("s2mmu-2", "sec"), ("s2mmu-1", "sec"), "speed", ">=", 1.7),
     ("parallel", "(info) host populate: 2 threads vs 1 (throughput)",
      ("host-2", "sec"), ("host-1", "sec"), "speed", None, None),
+    ("nx", "fault p99, NX recovery (read lock) vs none (time)",
+     ("s2mmu-nx-read", "p99_us"), ("s2mmu-nx-off", "p99_us"), "time", "<=",
+     1.5),
+    ("nx", "(info) fault max, NX recovery (read lock) vs none (time)",
+     ("s2mmu-nx-read", "max_us"), ("s2mmu-nx-off", "max_us"), "time", None,
+     None),
+    ("nx", "(info) fault p99, NX recovery (write lock) vs none (time)",
+     ("s2mmu-nx-write", "p99_us"), ("s2mmu-nx-off", "p99_us"), "time", None,
+     None),
+    ("nx", "(info) fault max, NX recovery (write lock) vs none (time)",
+     ("s2mmu-nx-write", "max_us"), ("s2mmu-nx-off", "max_us"), "time", None,
+     None),
+    ("nx", "(info) fault p99, NX recovery read vs write lock (time)",
+     ("s2mmu-nx-read", "p99_us"), ("s2mmu-nx-write", "p99_us"), "time", None,
+     None),
+    ("nx", "(info) fault max, NX recovery read vs write lock (time)",
+     ("s2mmu-nx-read", "max_us"), ("s2mmu-nx-write", "max_us"), "time", None,
+     None),
     ("tables", "table pages vs format floor",
      ("s2mmu", "table_pages"), ("s2mmu", "floor_pages"), "time", "<=", 1.01),
 ]
@@ -119,6 +137,8 @@ def stats(values):
 
 
 def fmt(v, m):
+    if m.endswith("_us"):
+        return "%.0f us" % v
     if m.endswith("/pages"):
         return "%.0f ns/pg" % (v * 1e9)
     if m.endswith("sec"):

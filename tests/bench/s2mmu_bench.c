@@ -18,7 +18,7 @@
  * (tests/bench/report.py).  Documentation/bench.rst describes the cases.
  *
  * Usage: s2mmu_bench [-r REPS] [-m MIB] [CASE...]; cases: populate fault
- * steady munmap aging slots parallel tables (default: all).
+ * steady munmap aging slots parallel tables nx (default: all).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -812,6 +812,150 @@ static void c_tables(const char *var, enum mem_kind kind, struct result *res)
 }
 
 /*
+ * (9) NX huge page recovery against faults.  One x86 TDP VM with the
+ * mitigation forced on: vCPU 1 executes the first page of each 2 MiB
+ * region of a THP slot (mem_size / 4, host-populated) every 10 ms, so
+ * every pass splits the regions recovery made huge again and recovery
+ * always has tables to unlink; vCPU 0 populates fresh memory (mem_size /
+ * 8) one write TOUCH per 4 KiB (per 2 MiB on THP) in its own RUN, each
+ * timed: the fault latency, with the syscall around it.  Variants: no
+ * recovery (ratio 0), recovery at ratio 1 every 10 ms under mmu_lock for
+ * read, and the same under mmu_lock for write (the test flavour's
+ * test_nx_recovery_locked: KVM's path before 6.18).
+ */
+#define KNOB_DIR	"/sys/module/s2mmu/parameters/"
+#define NX_PERIOD_MS	10
+#define NX_EXEC_GPA	(64 * GIB)
+
+static void knob_write(const char *name, const char *val)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), KNOB_DIR "%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		die("%s", path);
+	close(fd);
+}
+
+static char knob_read(const char *name)
+{
+	char path[128], c = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), KNOB_DIR "%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, &c, 1) != 1)
+		die("%s", path);
+	close(fd);
+	return c;
+}
+
+struct nx_exec {
+	struct vm *vm;
+	struct s2mmu_access *a;
+	unsigned int n;
+	int stop;		/* __atomic */
+	unsigned long passes;
+};
+
+static void *nx_exec_thread(void *arg)
+{
+	struct nx_exec *x = arg;
+
+	while (!__atomic_load_n(&x->stop, __ATOMIC_RELAXED)) {
+		vm_run(x->vm, 1, x->a, x->n);
+		x->passes++;
+		usleep(NX_PERIOD_MS * 1000);
+	}
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void c_nx(const char *var, enum mem_kind kind, struct result *res)
+{
+	bool recover = strcmp(var, "s2mmu-nx-off");
+	bool locked = !strcmp(var, "s2mmu-nx-write");
+	unsigned long long pop_size = mem_size / 8, exec_size = mem_size / 4;
+	unsigned long long step = kind == MEM_THP ? PMD : PAGE, n, i;
+	char *pop = mem_alloc(pop_size, kind);
+	char *exec = mem_alloc(exec_size, MEM_THP);
+	struct s2mmu_memory_region r = {
+		.slot = 1, .guest_phys_addr = NX_EXEC_GPA,
+		.memory_size = exec_size, .userspace_addr = (uintptr_t)exec,
+	};
+	struct s2mmu_vm_info a, b;
+	struct nx_exec x = { 0 };
+	char old_nx = knob_read("nx_huge_pages");
+	char buf[8];
+	double *lat, t, sum = 0;
+	pthread_t th;
+	struct vm vm;
+
+	host_write(exec, exec_size);
+	knob_write("nx_huge_pages", "force");
+	knob_write("nx_huge_pages_recovery_period_ms", "10");
+	knob_write("nx_huge_pages_recovery_ratio", recover ? "1" : "0");
+	knob_write("test_nx_recovery_locked", locked ? "1" : "0");
+	vm_create(&vm, pop, pop_size, 1, 2);
+	if (ioctl(vm.fd, S2MMU_SET_MEMORY_REGION, &r))
+		die("S2MMU_SET_MEMORY_REGION 1");
+
+	x.vm = &vm;
+	x.n = exec_size / PMD;
+	x.a = calloc(x.n, sizeof(*x.a));
+	n = pop_size / step;
+	lat = calloc(n, sizeof(*lat));
+	if (!x.a || !lat)
+		die("calloc");
+	for (i = 0; i < x.n; i++)
+		x.a[i] = (struct s2mmu_access){
+			.gpa = NX_EXEC_GPA + i * PMD, .len = sizeof(buf),
+			.uaddr = (uintptr_t)buf, .op = S2MMU_OP_EXEC,
+		};
+	/* Map the slot huge, then split every region once. */
+	guest_touch(&vm, 1, NX_EXEC_GPA, exec_size, false, 1);
+	vm_run(&vm, 1, x.a, x.n);
+	vm_info(&vm, &a);
+	if (pthread_create(&th, NULL, nx_exec_thread, &x))
+		die("pthread_create");
+
+	for (i = 0; i < n; i++) {
+		t = now();
+		guest_touch(&vm, 0, GPA_BASE + i * step, PAGE, true, 1);
+		lat[i] = now() - t;
+		sum += lat[i];
+	}
+	__atomic_store_n(&x.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	vm_info(&vm, &b);
+	qsort(lat, n, sizeof(*lat), cmp_double);
+	set(res, 0, "sec", sum);
+	set(res, 1, "p50_us", lat[n / 2] * 1e6);
+	set(res, 2, "p99_us", lat[n * 99 / 100] * 1e6);
+	set(res, 3, "max_us", lat[n - 1] * 1e6);
+	set(res, 4, "recoveries",
+	    b.stat_nx_lpage_recoveries - a.stat_nx_lpage_recoveries);
+	set(res, 5, "splits_start", a.stat_nx_lpage_splits);
+	set(res, 6, "exec_passes", x.passes);
+	set(res, 7, "faults", n);
+	vm_destroy(&vm, 2);
+	knob_write("test_nx_recovery_locked", "0");
+	knob_write("nx_huge_pages_recovery_ratio", "60");
+	knob_write("nx_huge_pages_recovery_period_ms", "0");
+	knob_write("nx_huge_pages", old_nx == 'Y' ? "Y" : "N");
+	free(lat);
+	free(x.a);
+}
+
+/*
  * Run one session in a child process: the case's memory (populated by the
  * host when the case shares it), then each variant of @vars in turn,
  * rotated by @rep so that no variant always runs first.  Prints a line per
@@ -892,6 +1036,9 @@ static const struct bench_case cases[] = {
 	{ "parallel", c_parallel, false,
 	  { { "s2mmu-1", "s2mmu-2" }, { "host-1" }, { "host-2" } } },
 	{ "tables", c_tables, false, { { "s2mmu" } } },
+	/* The populating vCPU's memory: 4 KiB only (one fault per RUN). */
+	{ "nx", c_nx, true,
+	  { { "s2mmu-nx-off" }, { "s2mmu-nx-read" }, { "s2mmu-nx-write" } } },
 };
 
 static int run_case(const struct bench_case *c)
