@@ -10,8 +10,10 @@
  * the end of each VM, tools/s2mmu_stat prints the VM's and the vCPU's
  * binary stats fds, which the demo hands it as inherited fds.
  */
+#define _GNU_SOURCE	/* environ */
 #include <errno.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,12 +87,15 @@ static void translate(struct demo *d, __u64 gpa)
 
 /*
  * Run s2mmu_stat (beside this program) once over the VM's and the vCPU's
- * stats fds, inherited: only the VM's owner can get them.  Returns 1 if
- * it failed.
+ * stats fds, inherited: only the VM's owner can get them.  posix_spawn(),
+ * not fork(): a fork write-protects the demo's memory, which the VM
+ * would see as an invalidation.  Returns 1 if it failed.
  */
 static int show_stats(struct demo *d)
 {
 	char path[PATH_MAX], vm_fd[16], vcpu_fd[16], *slash;
+	char once[] = "--once", fd_opt[] = "--fd", name[] = "s2mmu_stat";
+	char *argv[7];
 	int vfd, cfd, status;
 	ssize_t n;
 	pid_t pid;
@@ -111,18 +116,19 @@ static int show_stats(struct demo *d)
 	snprintf(vcpu_fd, sizeof(vcpu_fd), "%d", cfd);
 	printf("s2mmu_stat --once --fd %d --fd %d (the VM's and vCPU 0's stats fds):\n",
 	       vfd, cfd);
-	pid = fork();
-	if (pid < 0)
-		s2mmu_die("fork");
-	if (!pid) {
-		/* The stats fds are O_CLOEXEC: let these two through. */
-		fcntl(vfd, F_SETFD, 0);
-		fcntl(cfd, F_SETFD, 0);
-		execl(path, "s2mmu_stat", "--once", "--fd", vm_fd, "--fd",
-		      vcpu_fd, (char *)NULL);
-		printf("s2mmu-demo: exec %s: %s\n", path, strerror(errno));
-		_exit(127);
-	}
+	argv[0] = name;
+	argv[1] = once;
+	argv[2] = fd_opt;
+	argv[3] = vm_fd;
+	argv[4] = fd_opt;
+	argv[5] = vcpu_fd;
+	argv[6] = NULL;
+	/* The stats fds are O_CLOEXEC: let these two through. */
+	fcntl(vfd, F_SETFD, 0);
+	fcntl(cfd, F_SETFD, 0);
+	errno = posix_spawn(&pid, path, NULL, NULL, argv, environ);
+	if (errno)
+		s2mmu_die(path);
 	if (waitpid(pid, &status, 0) != pid)
 		s2mmu_die("waitpid");
 	close(vfd);
