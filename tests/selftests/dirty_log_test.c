@@ -29,7 +29,7 @@
 #define PG		S2MMU_PAGE_SIZE
 #define HPAGE		S2MMU_PMD_SIZE
 #define GPA_BASE	0x40000000ULL
-#define NPAGES		2048			/* 8 MiB: four 2 MiB regions */
+#define NPAGES		1024			/* 4 MiB: two 2 MiB regions */
 #define SIZE		(NPAGES * PG)
 #define WORDS(n)	(((n) + 63) / 64)
 #define DELAY_KNOB	S2MMU_KNOB("test_dirty_mark_delay_ms")
@@ -292,7 +292,7 @@ TEST_F(dirty, log)
 {
 	bool manual = variant->manual;
 	static const unsigned long pages[] = { 0, 1, 63, 64, 511, 512, 1000,
-					       2047 };
+					       1023 };
 	__u64 want[WORDS(NPAGES)] = { 0 };
 	struct s2mmu_translation t;
 	unsigned long i, round;
