@@ -66,6 +66,8 @@ static long s2mmu_vm_ioctl_set_memory_region(struct s2mmu_vm *vm,
 static long s2mmu_check_extension(struct s2mmu_vm *vm, unsigned long cap)
 {
 	switch (cap) {
+	case S2MMU_CAP_BINARY_STATS_FD:
+		return 1;
 	case S2MMU_CAP_VM_DISABLE_NX_HUGE_PAGES:
 		/* x86 TDP VMs only: the only type with the mitigation. */
 		return !vm || vm->cfg.ops->nx_huge_pages;

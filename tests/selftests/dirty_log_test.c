@@ -104,9 +104,9 @@ TEST(caps)
 			   S2MMU_CAP_DIRTY_LOG_MODE));
 	EXPECT_EQ(1, ioctl(dev, S2MMU_CHECK_EXTENSION,
 			   S2MMU_CAP_DIRTY_LOG_EAGER_SPLIT));
-	/* Reserved with KVM's numbers, not implemented here. */
-	EXPECT_EQ(0, ioctl(dev, S2MMU_CHECK_EXTENSION,
+	EXPECT_EQ(1, ioctl(dev, S2MMU_CHECK_EXTENSION,
 			   S2MMU_CAP_BINARY_STATS_FD));
+	/* Reserved with KVM's numbers, not implemented here. */
 	EXPECT_EQ(0, ioctl(dev, S2MMU_CHECK_EXTENSION, S2MMU_CAP_ARM64_MTE));
 	EXPECT_EQ(0, ioctl(dev, S2MMU_CHECK_EXTENSION,
 			   S2MMU_CAP_GUEST_MEMFD));
