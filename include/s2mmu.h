@@ -304,31 +304,6 @@ struct s2mmu_vcpu_stat {
 	u64 fault_latency_hist[S2MMU_STAT_HIST_BUCKETS];
 };
 
-/*
- * enum s2mmu_vm_counter - a VM's counters by name, as s2mmu_vm_counter()
- * (mmu/debugfs.c) reads them: the debugfs files, and the one list a
- * stats reader walks.  KVM's names where the meaning matches.
- */
-enum s2mmu_vm_counter {
-	S2MMU_VM_COUNTER_REMOTE_TLB_FLUSH,	/* stat.remote_tlb_flushes */
-	S2MMU_VM_COUNTER_INVALIDATIONS,		/* stat.invalidations */
-	S2MMU_VM_COUNTER_ZAPS,			/* stat.zaps */
-	S2MMU_VM_COUNTER_NX_LPAGE_SPLITS,	/* stat.nx_lpage_splits */
-	S2MMU_VM_COUNTER_NX_LPAGE_RECOVERIES,	/* stat.nx_lpage_recoveries */
-	S2MMU_VM_COUNTER_TABLE_PAGES,		/* table pages in use */
-	S2MMU_VM_COUNTER_PAGES_4K,		/* leaves per level */
-	S2MMU_VM_COUNTER_PAGES_2M,
-	S2MMU_VM_COUNTER_PAGES_1G,
-	S2MMU_VM_COUNTER_AGE_CALLS,		/* age_stat, summed */
-	S2MMU_VM_COUNTER_AGE_YOUNG,
-	S2MMU_VM_COUNTER_AGE_RACES,
-	S2MMU_VM_COUNTER_FAULTS,		/* vcpu->stat, summed */
-	S2MMU_VM_COUNTER_FAULT_RETRIES,
-	S2MMU_VM_COUNTER_TLB_FLUSH,
-	S2MMU_VM_COUNTER_TLB_MISSES,
-	S2MMU_VM_COUNTER_NR
-};
-
 struct s2mmu_vcpu;
 struct s2mmu_debugfs_counter;
 
@@ -844,8 +819,36 @@ void s2mmu_release_mm(struct s2mmu_vm *vm);
 int s2mmu_notifier_register(struct s2mmu_vm *vm);
 void s2mmu_notifier_unregister(struct s2mmu_vm *vm);
 
-/* mmu/debugfs.c: the counters by name, the per-VM debugfs directory */
-u64 s2mmu_vm_counter(struct s2mmu_vm *vm, enum s2mmu_vm_counter id);
+/* mmu/stats.c: the statistics' tables, read */
+struct s2mmu_stat_def;
+
+/**
+ * struct s2mmu_stats_file - an open stats fd.
+ * @vm: the VM, with a reference (vm->users).
+ * @obj: what the table's @read functions take: @vm or one of its vCPUs.
+ * @defs: the description table.
+ * @nr_defs: its length.
+ * @nr_values: the values of all its statistics.
+ * @id: the id string, NUL padded.
+ */
+struct s2mmu_stats_file {
+	struct s2mmu_vm *vm;
+	void *obj;
+	const struct s2mmu_stat_def *defs;
+	unsigned int nr_defs;
+	unsigned int nr_values;
+	char id[S2MMU_STATS_NAME_SIZE];
+};
+
+void s2mmu_stats_file_init(struct s2mmu_stats_file *sf,
+			   struct s2mmu_vcpu *vcpu);
+ssize_t s2mmu_stats_read(struct file *file, char __user *buf, size_t size,
+			 loff_t *ppos);
+unsigned int s2mmu_stats_nr_counters(void);
+const char *s2mmu_stats_counter_name(unsigned int i);
+u64 s2mmu_stats_counter(struct s2mmu_vm *vm, unsigned int i);
+
+/* mmu/debugfs.c: the per-VM debugfs directory */
 void s2mmu_debugfs_vm_create(struct s2mmu_vm *vm, int fd);
 void s2mmu_debugfs_vm_remove(struct s2mmu_vm *vm);
 void s2mmu_debugfs_init(void);
@@ -857,7 +860,7 @@ struct s2mmu_vm *s2mmu_vm_alloc(const struct s2mmu_vm_config *cfg);
 void s2mmu_vm_put(struct s2mmu_vm *vm);
 long s2mmu_vm_get_info(struct s2mmu_vm *vm, void __user *argp, size_t size);
 
-/* mmu/stats.c: the binary stats fds */
+/* mmu/stats_fd.c: the binary stats fds */
 int s2mmu_vm_stats_fd(struct s2mmu_vm *vm, unsigned long arg);
 int s2mmu_vcpu_stats_fd(struct s2mmu_vcpu *vcpu, unsigned long arg);
 

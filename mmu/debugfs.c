@@ -14,8 +14,9 @@
  * or read with READ_ONCE(), and the dump walks the tables under RCU like
  * S2MMU_TRANSLATE (Documentation/locking.rst).
  *
- * s2mmu_vm_counter() is the one reader of a VM's counters by name, so the
- * binary stats fd can share the list.
+ * The counter files are the single-valued statistics of mmu/stats.c's
+ * tables, under the names the binary stats fds give them; the vCPUs'
+ * are summed over the VM's vCPUs, as in KVM's debugfs.
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
@@ -26,124 +27,20 @@
 
 #include "s2mmu.h"
 
-static const char * const s2mmu_vm_counter_names[S2MMU_VM_COUNTER_NR] = {
-	[S2MMU_VM_COUNTER_REMOTE_TLB_FLUSH]	= "remote_tlb_flush",
-	[S2MMU_VM_COUNTER_INVALIDATIONS]	= "invalidations",
-	[S2MMU_VM_COUNTER_ZAPS]			= "zaps",
-	[S2MMU_VM_COUNTER_NX_LPAGE_SPLITS]	= "nx_lpage_splits",
-	[S2MMU_VM_COUNTER_NX_LPAGE_RECOVERIES]	= "nx_lpage_recoveries",
-	[S2MMU_VM_COUNTER_TABLE_PAGES]		= "table_pages",
-	[S2MMU_VM_COUNTER_PAGES_4K]		= "pages_4k",
-	[S2MMU_VM_COUNTER_PAGES_2M]		= "pages_2m",
-	[S2MMU_VM_COUNTER_PAGES_1G]		= "pages_1g",
-	[S2MMU_VM_COUNTER_AGE_CALLS]		= "age_calls",
-	[S2MMU_VM_COUNTER_AGE_YOUNG]		= "age_young",
-	[S2MMU_VM_COUNTER_AGE_RACES]		= "age_races",
-	[S2MMU_VM_COUNTER_FAULTS]		= "faults",
-	[S2MMU_VM_COUNTER_FAULT_RETRIES]	= "fault_retries",
-	[S2MMU_VM_COUNTER_TLB_FLUSH]		= "tlb_flush",
-	[S2MMU_VM_COUNTER_TLB_MISSES]		= "tlb_misses",
-};
-
-/* Sum one u64 of struct s2mmu_age_stat over the CPUs. */
-static u64 s2mmu_age_stat_sum(struct s2mmu_vm *vm, size_t offset)
-{
-	u64 sum = 0;
-	int cpu;
-
-	for_each_possible_cpu(cpu)
-		sum += READ_ONCE(*(u64 *)((char *)per_cpu_ptr(vm->age_stat, cpu) +
-					  offset));
-	return sum;
-}
-
-/* Sum one u64 of struct s2mmu_vcpu_stat over the VM's vCPUs. */
-static u64 s2mmu_vcpu_stat_sum(struct s2mmu_vm *vm, size_t offset)
-{
-	/* vcpus[0..n) are initialised; pairs with s2mmu_vcpu_create(). */
-	unsigned int i, n = smp_load_acquire(&vm->nr_vcpus);
-	u64 sum = 0;
-
-	for (i = 0; i < n; i++)
-		sum += READ_ONCE(*(u64 *)((char *)&vm->vcpus[i]->stat +
-					  offset));
-	return sum;
-}
-
-/**
- * s2mmu_vm_counter() - the current value of one of a VM's counters.
- * @vm: the VM.
- * @id: which counter (enum s2mmu_vm_counter).
- *
- * Event counts are cumulative since the VM was built; table_pages and
- * pages_* are instant values (pages_* may lag behind operations in
- * flight, see s2mmu_pgtable_nr_leaves()); the vCPU counts are summed
- * over the vCPUs, read while their tasks may be updating them.
- *
- * Context: any; takes no lock.
- * Return: the value, 0 for an unknown @id.
- */
-u64 s2mmu_vm_counter(struct s2mmu_vm *vm, enum s2mmu_vm_counter id)
-{
-	switch (id) {
-	case S2MMU_VM_COUNTER_REMOTE_TLB_FLUSH:
-		return atomic64_read(&vm->stat.remote_tlb_flushes);
-	case S2MMU_VM_COUNTER_INVALIDATIONS:
-		return atomic64_read(&vm->stat.invalidations);
-	case S2MMU_VM_COUNTER_ZAPS:
-		return atomic64_read(&vm->stat.zaps);
-	case S2MMU_VM_COUNTER_NX_LPAGE_SPLITS:
-		return atomic64_read(&vm->stat.nx_lpage_splits);
-	case S2MMU_VM_COUNTER_NX_LPAGE_RECOVERIES:
-		return atomic64_read(&vm->stat.nx_lpage_recoveries);
-	case S2MMU_VM_COUNTER_TABLE_PAGES:
-		return s2mmu_pgtable_nr_tables(&vm->pgt);
-	case S2MMU_VM_COUNTER_PAGES_4K:
-		return s2mmu_pgtable_nr_leaves(&vm->pgt, 0);
-	case S2MMU_VM_COUNTER_PAGES_2M:
-		return s2mmu_pgtable_nr_leaves(&vm->pgt, 1);
-	case S2MMU_VM_COUNTER_PAGES_1G:
-		return s2mmu_pgtable_nr_leaves(&vm->pgt, 2);
-	case S2MMU_VM_COUNTER_AGE_CALLS:
-		return s2mmu_age_stat_sum(vm, offsetof(struct s2mmu_age_stat,
-						       calls));
-	case S2MMU_VM_COUNTER_AGE_YOUNG:
-		return s2mmu_age_stat_sum(vm, offsetof(struct s2mmu_age_stat,
-						       young));
-	case S2MMU_VM_COUNTER_AGE_RACES:
-		return s2mmu_age_stat_sum(vm, offsetof(struct s2mmu_age_stat,
-						       races));
-	case S2MMU_VM_COUNTER_FAULTS:
-		return s2mmu_vcpu_stat_sum(vm, offsetof(struct s2mmu_vcpu_stat,
-							faults));
-	case S2MMU_VM_COUNTER_FAULT_RETRIES:
-		return s2mmu_vcpu_stat_sum(vm, offsetof(struct s2mmu_vcpu_stat,
-							fault_retries));
-	case S2MMU_VM_COUNTER_TLB_FLUSH:
-		return s2mmu_vcpu_stat_sum(vm, offsetof(struct s2mmu_vcpu_stat,
-							tlb_flushes));
-	case S2MMU_VM_COUNTER_TLB_MISSES:
-		return s2mmu_vcpu_stat_sum(vm, offsetof(struct s2mmu_vcpu_stat,
-							tlb_misses));
-	default:
-		return 0;
-	}
-}
-
 /* /sys/kernel/debug/s2mmu, or NULL/an error when debugfs is unavailable. */
 static struct dentry *s2mmu_debugfs_dir;
 
-/* One counter file's data: the file's VM and counter. */
+/* One counter file's data: the file's VM and statistic (mmu/stats.c). */
 struct s2mmu_debugfs_counter {
 	struct s2mmu_vm *vm;
-	enum s2mmu_vm_counter id;
+	unsigned int id;
 };
 
 static int s2mmu_debugfs_counter_get(void *data, u64 *val)
 {
 	struct s2mmu_debugfs_counter *c = data;
 
-	*val = s2mmu_vm_counter(c->vm, c->id);
+	*val = s2mmu_stats_counter(c->vm, c->id);
 	return 0;
 }
 
@@ -274,10 +171,11 @@ static const struct file_operations s2mmu_debugfs_tables_fops = {
  */
 void s2mmu_debugfs_vm_create(struct s2mmu_vm *vm, int fd)
 {
+	unsigned int i, nr = s2mmu_stats_nr_counters();
 	struct s2mmu_debugfs_counter *c;
 	struct dentry *dir, *dent;
+	const char *stat;
 	char name[32];
-	int i;
 
 	if (IS_ERR_OR_NULL(s2mmu_debugfs_dir))
 		return;
@@ -289,7 +187,7 @@ void s2mmu_debugfs_vm_create(struct s2mmu_vm *vm, int fd)
 		dput(dent);
 		return;
 	}
-	c = kcalloc(S2MMU_VM_COUNTER_NR, sizeof(*c), GFP_KERNEL_ACCOUNT);
+	c = kcalloc(nr, sizeof(*c), GFP_KERNEL_ACCOUNT);
 	if (!c)
 		return;
 	dir = debugfs_create_dir(name, s2mmu_debugfs_dir);
@@ -297,11 +195,13 @@ void s2mmu_debugfs_vm_create(struct s2mmu_vm *vm, int fd)
 		kfree(c);
 		return;
 	}
-	for (i = 0; i < S2MMU_VM_COUNTER_NR; i++) {
+	for (i = 0; i < nr; i++) {
+		stat = s2mmu_stats_counter_name(i);
+		if (!stat)
+			continue;	/* a histogram: the stats fd has it */
 		c[i].vm = vm;
 		c[i].id = i;
-		debugfs_create_file_unsafe(s2mmu_vm_counter_names[i], 0400,
-					   dir, &c[i],
+		debugfs_create_file_unsafe(stat, 0400, dir, &c[i],
 					   &s2mmu_debugfs_counter_fops);
 	}
 	debugfs_create_file("tables", 0400, dir, vm,

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The binary stats fds (S2MMU_GET_STATS_FD on a VM or vCPU fd): KVM's
- * binary stats format, emitted byte by byte from the two description
- * tables below.  Adding a statistic is one line in a table (and its
- * counter in struct s2mmu_vm_stat or struct s2mmu_vcpu_stat).
+ * The statistics of a VM and of a vCPU, in the two description tables
+ * below: what the binary stats fds (mmu/stats_fd.c) and the debugfs
+ * counter files (mmu/debugfs.c) read.  Adding a statistic is one line in
+ * a table (and its counter in struct s2mmu_vm_stat or struct
+ * s2mmu_vcpu_stat).
  *
  * The file is laid out as KVM's: the header, the id string (name_size
  * bytes), the descriptors (each a struct s2mmu_stats_desc and a name of
@@ -11,12 +12,9 @@
  * the values change; each read loads them afresh without a lock (see
  * "Statistics" in Documentation/locking.rst).
  *
- * A stats fd holds a reference to its VM (vm->users), so it reads a live
- * VM (and vCPU: vCPUs live as long as their VM) after the VM and vCPU fds
- * are closed, as KVM's does.
+ * This file sits below mmu/vm.c (Documentation/index.rst): it reads a VM
+ * it is given and never holds or drops a reference.
  */
-#include <linux/anon_inodes.h>
-#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
@@ -151,24 +149,6 @@ static const struct s2mmu_stat_def s2mmu_vcpu_stats[] = {
 		   s2mmu_stat_vcpu_u64),
 };
 
-/**
- * struct s2mmu_stats_file - an open stats fd.
- * @vm: the VM, with a reference (vm->users).
- * @obj: what the table's @read functions take: @vm or one of its vCPUs.
- * @defs: the description table.
- * @nr_defs: its length.
- * @nr_values: the values of all its statistics.
- * @id: the id string, NUL padded.
- */
-struct s2mmu_stats_file {
-	struct s2mmu_vm *vm;
-	void *obj;
-	const struct s2mmu_stat_def *defs;
-	unsigned int nr_defs;
-	unsigned int nr_values;
-	char id[S2MMU_STATS_NAME_SIZE];
-};
-
 #define S2MMU_STATS_DESC_SIZE	(sizeof(struct s2mmu_stats_desc) + \
 				 S2MMU_STATS_NAME_SIZE)
 
@@ -201,8 +181,19 @@ static int s2mmu_stats_copy(struct s2mmu_stats_cursor *c, loff_t start,
 	return 0;
 }
 
-static ssize_t s2mmu_stats_read(struct file *file, char __user *buf,
-				size_t size, loff_t *ppos)
+/**
+ * s2mmu_stats_read() - read() of a stats fd (mmu/stats_fd.c).
+ * @file: the stats fd; its private data is a struct s2mmu_stats_file.
+ * @buf: the user buffer.
+ * @size: its size.
+ * @ppos: the file position (pread()'s offset).
+ *
+ * Context: process context; takes no lock.
+ * Return: the bytes copied, 0 past the end, -EINVAL for a negative
+ * offset, or -EFAULT when nothing could be copied.
+ */
+ssize_t s2mmu_stats_read(struct file *file, char __user *buf, size_t size,
+			 loff_t *ppos)
 {
 	struct s2mmu_stats_file *sf = file->private_data;
 	struct s2mmu_stats_header h = {
@@ -266,22 +257,6 @@ static ssize_t s2mmu_stats_read(struct file *file, char __user *buf,
 	return size - c.left;
 }
 
-static int s2mmu_stats_release(struct inode *inode, struct file *file)
-{
-	struct s2mmu_stats_file *sf = file->private_data;
-
-	s2mmu_vm_put(sf->vm);
-	kfree(sf);
-	return 0;
-}
-
-static const struct file_operations s2mmu_stats_fops = {
-	.owner		= THIS_MODULE,
-	.read		= s2mmu_stats_read,
-	.release	= s2mmu_stats_release,
-	.llseek		= noop_llseek,
-};
-
 static unsigned int s2mmu_stats_nr_values(const struct s2mmu_stat_def *defs,
 					  unsigned int nr)
 {
@@ -292,93 +267,102 @@ static unsigned int s2mmu_stats_nr_values(const struct s2mmu_stat_def *defs,
 	return n;
 }
 
-/*
- * A new stats fd over @obj, one of @vm's, described by @defs.  The caller
- * holds a reference to @vm (its open VM or vCPU fd); the fd takes its own.
+/**
+ * s2mmu_stats_file_init() - describe a new stats fd's statistics.
+ * @sf: the stats fd's data; @sf->vm is set by the caller.
+ * @vcpu: the vCPU whose statistics the fd reads, or NULL for the VM's.
+ *
+ * Sets @sf's object, description table and id string: "s2mmu-<pid>" or
+ * "s2mmu-<pid>/vcpu-<id>", with the pid of the task that created the VM
+ * or the vCPU.
  */
-static int s2mmu_stats_fd(struct s2mmu_vm *vm, void *obj,
-			  const struct s2mmu_stat_def *defs, unsigned int nr,
-			  const char *id)
+void s2mmu_stats_file_init(struct s2mmu_stats_file *sf,
+			   struct s2mmu_vcpu *vcpu)
 {
-	struct s2mmu_stats_file *sf;
-	struct file *file;
-	int fd, ret;
-
-	sf = kzalloc(sizeof(*sf), GFP_KERNEL_ACCOUNT);
-	if (!sf)
-		return -ENOMEM;
-	sf->vm = vm;
-	sf->obj = obj;
-	sf->defs = defs;
-	sf->nr_defs = nr;
-	sf->nr_values = s2mmu_stats_nr_values(defs, nr);
-	strscpy(sf->id, id, sizeof(sf->id));
-
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		ret = fd;
-		goto err_free;
+	if (vcpu) {
+		sf->obj = vcpu;
+		sf->defs = s2mmu_vcpu_stats;
+		sf->nr_defs = ARRAY_SIZE(s2mmu_vcpu_stats);
+		snprintf(sf->id, sizeof(sf->id), "s2mmu-%d/vcpu-%u",
+			 vcpu->stats_pid, vcpu->id);
+	} else {
+		sf->obj = sf->vm;
+		sf->defs = s2mmu_vm_stats;
+		sf->nr_defs = ARRAY_SIZE(s2mmu_vm_stats);
+		snprintf(sf->id, sizeof(sf->id), "s2mmu-%d",
+			 sf->vm->stats_pid);
 	}
-	file = anon_inode_getfile("s2mmu-stats", &s2mmu_stats_fops, sf,
-				  O_RDONLY);
-	if (IS_ERR(file)) {
-		ret = PTR_ERR(file);
-		goto err_fd;
-	}
-	file->f_mode |= FMODE_PREAD;
-	refcount_inc(&vm->users);
-	fd_install(fd, file);
-	return fd;
-
-err_fd:
-	put_unused_fd(fd);
-err_free:
-	kfree(sf);
-	return ret;
+	sf->nr_values = s2mmu_stats_nr_values(sf->defs, sf->nr_defs);
 }
 
 /**
- * s2mmu_vm_stats_fd() - S2MMU_GET_STATS_FD on a VM fd.
- * @vm: the VM; the caller's open VM fd holds a reference.
- * @arg: the ioctl argument, must be 0.
+ * s2mmu_stats_nr_counters() - the number of counter indexes.
  *
- * The fd (read-only, O_CLOEXEC) reads the VM's statistics in KVM's binary
- * stats format (Documentation/uapi.rst); its id is "s2mmu-<pid>" with the
- * pid of the task that created the VM.  It holds a reference to the VM.
- *
- * Return: the fd, -EINVAL for a non-zero @arg, -ENOMEM, or an fd
- * allocation error.
+ * Indexes 0 to the return value - 1 name the VM's statistics, then the
+ * vCPUs', for s2mmu_stats_counter_name() and s2mmu_stats_counter().
  */
-int s2mmu_vm_stats_fd(struct s2mmu_vm *vm, unsigned long arg)
+unsigned int s2mmu_stats_nr_counters(void)
 {
-	char id[S2MMU_STATS_NAME_SIZE];
+	return ARRAY_SIZE(s2mmu_vm_stats) + ARRAY_SIZE(s2mmu_vcpu_stats);
+}
 
-	if (arg)
-		return -EINVAL;
-	snprintf(id, sizeof(id), "s2mmu-%d", vm->stats_pid);
-	return s2mmu_stats_fd(vm, vm, s2mmu_vm_stats,
-			      ARRAY_SIZE(s2mmu_vm_stats), id);
+/* The statistic of counter index @i, and whether it is a vCPU's. */
+static const struct s2mmu_stat_def *s2mmu_stats_counter_def(unsigned int i,
+							    bool *vcpu)
+{
+	*vcpu = i >= ARRAY_SIZE(s2mmu_vm_stats);
+	if (!*vcpu)
+		return &s2mmu_vm_stats[i];
+	i -= ARRAY_SIZE(s2mmu_vm_stats);
+	return i < ARRAY_SIZE(s2mmu_vcpu_stats) ? &s2mmu_vcpu_stats[i] : NULL;
 }
 
 /**
- * s2mmu_vcpu_stats_fd() - S2MMU_GET_STATS_FD on a vCPU fd.
- * @vcpu: the vCPU; the caller's open vCPU fd holds a VM reference.
- * @arg: the ioctl argument, must be 0.
+ * s2mmu_stats_counter_name() - the name of a single-valued statistic.
+ * @i: a counter index (s2mmu_stats_nr_counters()).
  *
- * As s2mmu_vm_stats_fd(), for the vCPU's statistics; the id is
- * "s2mmu-<pid>/vcpu-<id>" with the pid of the task that created the vCPU.
- *
- * Return: the fd, -EINVAL for a non-zero @arg, -ENOMEM, or an fd
- * allocation error.
+ * Return: the statistic's name, as its stats fd names it, or NULL when
+ * @i is out of range or names a histogram (not one value).
  */
-int s2mmu_vcpu_stats_fd(struct s2mmu_vcpu *vcpu, unsigned long arg)
+const char *s2mmu_stats_counter_name(unsigned int i)
 {
-	char id[S2MMU_STATS_NAME_SIZE];
+	const struct s2mmu_stat_def *d;
+	bool vcpu;
 
-	if (arg)
-		return -EINVAL;
-	snprintf(id, sizeof(id), "s2mmu-%d/vcpu-%u", vcpu->stats_pid,
-		 vcpu->id);
-	return s2mmu_stats_fd(vcpu->vm, vcpu, s2mmu_vcpu_stats,
-			      ARRAY_SIZE(s2mmu_vcpu_stats), id);
+	d = s2mmu_stats_counter_def(i, &vcpu);
+	return d && d->size == 1 ? d->name : NULL;
+}
+
+/**
+ * s2mmu_stats_counter() - the current value of a single-valued statistic.
+ * @vm: the VM.
+ * @i: a counter index with a name (s2mmu_stats_counter_name()).
+ *
+ * A vCPU statistic is summed over the VM's vCPUs, read while their tasks
+ * may be updating them (as KVM's debugfs sums its vCPUs').
+ *
+ * Context: any; takes no lock.
+ * Return: the value, 0 for an index without a name.
+ */
+u64 s2mmu_stats_counter(struct s2mmu_vm *vm, unsigned int i)
+{
+	const struct s2mmu_stat_def *d;
+	unsigned int v, n;
+	u64 val, sum = 0;
+	bool vcpu;
+
+	d = s2mmu_stats_counter_def(i, &vcpu);
+	if (!d || d->size != 1)
+		return 0;
+	if (!vcpu) {
+		d->read(vm, d, &val);
+		return val;
+	}
+	/* vcpus[0..n) are initialised; pairs with s2mmu_vcpu_create(). */
+	n = smp_load_acquire(&vm->nr_vcpus);
+	for (v = 0; v < n; v++) {
+		d->read(vm->vcpus[v], d, &val);
+		sum += val;
+	}
+	return sum;
 }

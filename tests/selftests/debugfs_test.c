@@ -146,7 +146,7 @@ FIXTURE_TEARDOWN(debugfs)
 TEST_F(debugfs, modes)
 {
 	static const char * const files[] = {
-		"tables", "faults", "pages_4k", "invalidations",
+		"tables", "pf_fixed", "pages_4k", "invalidations",
 		"remote_tlb_flush", "table_pages", "age_calls",
 	};
 	char path[256];
@@ -174,13 +174,13 @@ TEST_F(debugfs, counters)
 	int i;
 
 	EXPECT_EQ(0, df_counter(self->vm, "pages_4k"));
-	faults = df_counter(self->vm, "faults");
+	faults = df_counter(self->vm, "pf_fixed");
 	ASSERT_LE(0, faults);
 	for (i = 0; i < DF_PAGES; i += 2)
 		ASSERT_EQ(0, s2mmu_guest_touch(self->vcpu, self->run,
 					       DF_GPA + i * S2MMU_PAGE_SIZE,
 					       S2MMU_PAGE_SIZE, false, 0, 1));
-	EXPECT_EQ(faults + DF_PAGES / 2, df_counter(self->vm, "faults"));
+	EXPECT_EQ(faults + DF_PAGES / 2, df_counter(self->vm, "pf_fixed"));
 	EXPECT_EQ(DF_PAGES / 2, df_counter(self->vm, "pages_4k"));
 	EXPECT_EQ(0, df_counter(self->vm, "pages_2m"));
 	EXPECT_LT(0, df_counter(self->vm, "table_pages"));
