@@ -926,23 +926,25 @@ TEST_F_TIMEOUT(nx_storm, recovery_racing_faults, 3600)
 }
 
 /*
- * 1,000 VMs created and closed with their recovery workers armed (ratio
- * 1, every millisecond), each with a split recorded so its worker has
+ * 1,000 VMs (S2MMU_NX_MANY_VMS; 200 on the debug kernel, where KASAN
+ * makes each cost 40 ms) created and closed with their recovery workers
+ * armed (ratio 1, every millisecond), each with a split recorded so its worker has
  * work, closed at once so most closes meet a pending or running worker;
  * then the module is unloaded at once: a worker that outlived its VM
  * would run freed memory or unloaded code (an oops, or KASAN and
  * kmemleak reports on the debug kernel: the harness fails on any).  The
  * module's references must be back where they were, and it must unload.
  */
-#define MANY_VMS	1000
+#define MANY_VMS	1000	/* S2MMU_NX_MANY_VMS sets it */
 #define MANY_THREADS	25
 
 struct nx_many {
 	char *mem;
+	long per_thread;
 	long splits, failed;
 };
 
-/* MANY_VMS / MANY_THREADS VMs in turn: the destroys' grace periods overlap. */
+/* m->per_thread VMs in turn: the destroys' grace periods overlap. */
 static void *nx_many_thread(void *arg)
 {
 	struct nx_many *m = arg;
@@ -951,7 +953,7 @@ static void *nx_many_thread(void *arg)
 	int i, vm, vcpu;
 	char buf[64];
 
-	for (i = 0; i < MANY_VMS / MANY_THREADS; i++) {
+	for (i = 0; i < m->per_thread; i++) {
 		vm = s2mmu_create_vm(S2MMU_VM_X86_TDP);
 		if (vm < 0) {
 			__atomic_add_fetch(&m->failed, 1, __ATOMIC_RELAXED);
@@ -1003,7 +1005,10 @@ TEST_F_TIMEOUT(nx_many, armed_create_close_unload, 300)
 	long old_period = s2mmu_read_long(PERIOD_PARAM);
 	long refs = s2mmu_module_refcnt();
 	pthread_t th[MANY_THREADS];
-	struct nx_many m = { 0 };
+	long vms = s2mmu_env_ull("S2MMU_NX_MANY_VMS", MANY_VMS);
+	struct nx_many m = {
+		.per_thread = (vms + MANY_THREADS - 1) / MANY_THREADS,
+	};
 	long long t0 = s2mmu_now_ms();
 	char old = nx_param();
 	int i;
@@ -1025,8 +1030,9 @@ TEST_F_TIMEOUT(nx_many, armed_create_close_unload, 300)
 	for (i = 0; i < MANY_THREADS; i++)
 		pthread_join(th[i], NULL);
 	munmap(m.mem, HPAGE);
-	TH_LOG("%d VMs in %lld ms, %ld splits recorded at close, %ld failed",
-	       MANY_VMS, s2mmu_now_ms() - t0, m.splits, m.failed);
+	TH_LOG("%ld VMs in %lld ms, %ld splits recorded at close, %ld failed",
+	       m.per_thread * MANY_THREADS, s2mmu_now_ms() - t0, m.splits,
+	       m.failed);
 	EXPECT_EQ(0, m.failed);
 	EXPECT_EQ(refs, s2mmu_module_refcnt());
 	if (getuid() == 0 && !access(S2MMU_KO, R_OK)) {
