@@ -69,6 +69,14 @@ struct s2mmu_vm;
  *                allocation tags).  Called under mmu_lock for read after
  *                the invalidation retry check; may not sleep.  An error
  *                fails the fault.
+ * @prepare_memory_region: optional: check the host memory of a slot
+ *                         being created, moved or changed (as KVM's
+ *                         kvm_arch_prepare_memory_region()), before
+ *                         anything is changed.  Called without the VM's
+ *                         locks; takes the mm's mmap_lock.  An error
+ *                         fails S2MMU_SET_MEMORY_REGION.
+ * @mte_supported: optional: the host can run MTE guests of this type
+ *                 (%S2MMU_VM_ARM64_MTE).  Never sleeps.
  * @nx_huge_pages: optional: the NX huge page mitigation applies to @vm
  *                 now: huge leaves are installed non-executable, tables
  *                 an exec fault links where @fault_level refused a huge
@@ -87,11 +95,30 @@ struct s2mmu_vm_ops {
 	int (*fault_level)(struct s2mmu_vm *vm, const struct s2mmu_fault *f,
 			   int level);
 	int (*prepare_page)(struct s2mmu_vm *vm, struct s2mmu_fault *f);
+	int (*prepare_memory_region)(struct s2mmu_vm *vm,
+				     const struct s2mmu_memory_region *mem);
+	bool (*mte_supported)(void);
 	bool (*nx_huge_pages)(struct s2mmu_vm *vm);
 };
 
 extern const struct s2mmu_vm_ops s2mmu_x86_tdp_vm_ops;
 extern const struct s2mmu_vm_ops s2mmu_arm64_s2_vm_ops;
+
+/*
+ * arch-arm64/mte.c: allocation tags (MTE VMs).  Real on arm64 kernels
+ * with CONFIG_ARM64_MTE and try_page_mte_tagging() (6.2+); elsewhere
+ * s2mmu_arm64_mte_supported() is false, so no MTE VM exists and the tag
+ * accessors are never called (they return 0).  The tag accessors take a
+ * kernel (direct map) address of a page the caller holds.
+ */
+bool s2mmu_arm64_mte_supported(void);
+int s2mmu_arm64_mte_prepare_page(struct s2mmu_vm *vm, struct s2mmu_fault *f);
+int s2mmu_arm64_mte_prepare_memory_region(struct s2mmu_vm *vm,
+					  const struct s2mmu_memory_region *mem);
+void s2mmu_arm64_mte_load_tags(const void *va, u8 *tags, unsigned int n);
+void s2mmu_arm64_mte_store_tags(void *va, const u8 *tags, unsigned int n);
+bool s2mmu_arm64_mte_page_tagged(struct page *page);
+void s2mmu_arm64_mte_set_page_tags(struct page *page, const u8 *tags);
 
 /*
  * arch-x86/vm.c: the nx_huge_pages module parameter's state (the
@@ -116,6 +143,8 @@ int s2mmu_x86_nx_huge_pages_parse(const char *val, bool *on, bool *never);
  *          tables of 512 entries.
  * @nx_huge_pages_disabled: %S2MMU_VM_DISABLE_NX_HUGE_PAGES: the NX huge
  *                          page mitigation never applies to this VM.
+ * @mte: %S2MMU_VM_ARM64_MTE: the guest sees allocation tags
+ *       (arch-arm64/mte.c).
  */
 struct s2mmu_vm_config {
 	const struct s2mmu_vm_ops *ops;
@@ -123,6 +152,7 @@ struct s2mmu_vm_config {
 	u32 gpa_bits;
 	u32 levels;
 	bool nx_huge_pages_disabled;
+	bool mte;
 };
 
 const struct s2mmu_vm_ops *s2mmu_vm_ops_select(u32 type);
@@ -491,6 +521,9 @@ struct s2mmu_host_map {
  *             above the leaf up to @req_level as possible NX huge pages.
  * @map_writable: the leaf may be writable.
  * @flush: the install removed a translation (a collapse): a flush is owed.
+ * @vm_flags: MTE VMs only: the flags of the VMA @hva was in when @page
+ *            was looked up (under the mmap_lock, after @mmu_seq was
+ *            read), for the VM type's @prepare_page; 0 for other VMs.
  */
 struct s2mmu_fault {
 	u64 gfn;
@@ -504,6 +537,7 @@ struct s2mmu_fault {
 	int req_level;
 	bool map_writable;
 	bool flush;
+	unsigned long vm_flags;
 };
 
 /*
@@ -600,6 +634,7 @@ void s2mmu_host_walk(struct mm_struct *mm, unsigned long hva,
 		     struct s2mmu_host_map *host);
 int s2mmu_host_get_page(unsigned long hva, bool write, bool may_write,
 			struct page **page, bool *writable);
+int s2mmu_host_vma_flags(unsigned long hva, unsigned long *vm_flags);
 
 /* mmu/nx.c: the record of possible NX huge pages */
 void s2mmu_nx_init(struct s2mmu_vm *vm);

@@ -50,6 +50,9 @@ static const struct vm_type_case vm_type_cases[] = {
 	{ "x86 bit 16",		X86 | BIT(16),	-EINVAL },
 	{ "x86 no NX huge",	X86 | S2MMU_VM_DISABLE_NX_HUGE_PAGES, 0, X86, 48, 4 },
 	{ "arm64 no NX huge",	ARM | S2MMU_VM_DISABLE_NX_HUGE_PAGES, -EINVAL },
+	/* UML has no MTE: refused for every type. */
+	{ "arm64 MTE, no MTE host", ARM | S2MMU_VM_ARM64_MTE, -EINVAL },
+	{ "x86 MTE",		X86 | S2MMU_VM_ARM64_MTE, -EINVAL },
 	{ "arm64 bit 31",	ARM | BIT(31),	-EINVAL },
 	{ "x86 top bit",	X86 | BIT(BITS_PER_LONG - 1), -EINVAL },
 	{ "all ones",		~0UL,		-EINVAL },

@@ -44,6 +44,19 @@
  */
 #define S2MMU_VM_DISABLE_NX_HUGE_PAGES	(1UL << 24)
 
+/*
+ * S2MMU_VM_ARM64_MTE: the guest has the Memory Tagging Extension, as a
+ * KVM VM with KVM_CAP_ARM_MTE: every page is given clean allocation
+ * tags the first time it is mapped into stage 2, memory slots must be
+ * over VMAs that allow tags (VM_MTE_ALLOWED: anonymous or shmem/memfd
+ * memory, not hugetlb, not PFNMAP), the guest loads and stores tags
+ * (S2MMU_OP_LOAD_TAGS, S2MMU_OP_STORE_TAGS), and the VMM copies them with
+ * S2MMU_ARM64_MTE_COPY_TAGS.  arm64 stage-2 VMs on an arm64 host whose
+ * CPUs have MTE and whose kernel serialises tag initialisation (6.2 and
+ * later) only: -EINVAL elsewhere.
+ */
+#define S2MMU_VM_ARM64_MTE		(1UL << 25)
+
 /* System ioctls, on /dev/s2mmu. */
 #define S2MMU_GET_API_VERSION	_IO(S2MMUIO, 0x00)
 #define S2MMU_CREATE_VM		_IO(S2MMUIO, 0x01)
