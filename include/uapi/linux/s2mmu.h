@@ -159,11 +159,23 @@ struct s2mmu_invariants {
  * the guest loads one byte at every stride-th byte of the range (stores it
  * back unchanged with S2MMU_ACCESS_F_WRITE), the whole range repeat times.
  * stride 0 means 4096, repeat 0 means 1.
+ *
+ * MTE VMs (S2MMU_VM_ARM64_MTE) only, -EINVAL elsewhere: LOAD_TAGS reads
+ * the allocation tag of every 16-byte granule of the range, as the
+ * guest's LDG would, into one byte per granule at uaddr (len / 16
+ * bytes); STORE_TAGS sets them from those bytes (bits 0-3), as STG
+ * would, leaving the data alone.  A tag store is a write for stage 2
+ * (it needs a writable slot and sets Dirty).  gpa and len must be
+ * multiples of 16; flags, stride and repeat zero.
  */
 #define S2MMU_OP_READ		0
 #define S2MMU_OP_WRITE		1
 #define S2MMU_OP_EXEC		2
 #define S2MMU_OP_TOUCH		3
+#define S2MMU_OP_LOAD_TAGS	4
+#define S2MMU_OP_STORE_TAGS	5
+
+#define S2MMU_MTE_GRANULE_SIZE	16	/* bytes of memory per allocation tag */
 
 #define S2MMU_ACCESS_F_WRITE	(1U << 0)	/* TOUCH only: write access */
 
