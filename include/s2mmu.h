@@ -730,6 +730,9 @@ long s2mmu_pre_fault(struct s2mmu_vcpu *vcpu, u64 *gpa, u64 *size);
 /* mmu/invariants.c */
 int s2mmu_check_invariants(struct s2mmu_vm *vm, void __user *argp);
 
+/* arch-arm64/copy_tags.c: S2MMU_ARM64_MTE_COPY_TAGS */
+long s2mmu_arm64_mte_copy_tags(struct s2mmu_vm *vm, void __user *argp);
+
 /* mmu/run.c: the guest-mode executor and the vCPU object */
 int s2mmu_access_check(const struct s2mmu_access *a);
 int s2mmu_vcpu_translate(struct s2mmu_vcpu *vcpu, u64 gpa,

@@ -89,6 +89,8 @@ static long s2mmu_vm_ioctl(struct file *file, unsigned int cmd,
 		return s2mmu_vcpu_create(vm, arg);
 	case S2MMU_CHECK_INVARIANTS:
 		return s2mmu_check_invariants(vm, argp);
+	case S2MMU_ARM64_MTE_COPY_TAGS:
+		return s2mmu_arm64_mte_copy_tags(vm, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -106,7 +108,8 @@ static const struct file_operations s2mmu_vm_fops = {
  * s2mmu_vm_create() - handle S2MMU_CREATE_VM.
  * @arg: the VM type and address width, see s2mmu_parse_vm_type().
  *
- * Return: a new VM file descriptor (O_CLOEXEC), -EINVAL for a bad @arg,
+ * Return: a new VM file descriptor (O_CLOEXEC), -EINVAL for a bad @arg
+ * (%S2MMU_VM_ARM64_MTE on a host or VM type without MTE included),
  * -EPERM for %S2MMU_VM_DISABLE_NX_HUGE_PAGES without CAP_SYS_BOOT, -EIO
  * when the caller has no mm (a kernel thread), -ENOMEM, or the error
  * from registering the notifier or allocating the fd.

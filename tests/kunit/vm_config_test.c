@@ -246,6 +246,18 @@ static void uapi_layout_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_translation), 32);
 	KUNIT_EXPECT_EQ(test, _IOC_SIZE(S2MMU_TRANSLATE),
 			sizeof(struct s2mmu_translation));
+
+	/* KVM's struct kvm_arm_copy_mte_tags, field for field. */
+	EXPECT_OFF(test, struct s2mmu_arm64_copy_mte_tags, guest_ipa, 0);
+	EXPECT_OFF(test, struct s2mmu_arm64_copy_mte_tags, length, 8);
+	EXPECT_OFF(test, struct s2mmu_arm64_copy_mte_tags, addr, 16);
+	EXPECT_OFF(test, struct s2mmu_arm64_copy_mte_tags, flags, 24);
+	EXPECT_OFF(test, struct s2mmu_arm64_copy_mte_tags, reserved, 32);
+	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_arm64_copy_mte_tags), 48);
+	KUNIT_EXPECT_EQ(test, _IOC_SIZE(S2MMU_ARM64_MTE_COPY_TAGS),
+			sizeof(struct s2mmu_arm64_copy_mte_tags));
+	KUNIT_EXPECT_EQ(test, _IOC_DIR(S2MMU_ARM64_MTE_COPY_TAGS),
+			(unsigned int)_IOC_READ);
 }
 
 static struct kunit_case vm_config_cases[] = {

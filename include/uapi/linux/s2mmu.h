@@ -143,6 +143,32 @@ struct s2mmu_invariants {
 
 #define S2MMU_CHECK_INVARIANTS	_IOR(S2MMUIO, 0x13, struct s2mmu_invariants)
 
+/*
+ * S2MMU_ARM64_MTE_COPY_TAGS (MTE VMs, as KVM_ARM_MTE_COPY_TAGS): copy the
+ * allocation tags of guest memory [guest_ipa, guest_ipa + length) to
+ * (S2MMU_ARM64_MTE_TAGS_FROM_GUEST) or from (..._TO_GUEST) the buffer at
+ * addr, one byte per 16-byte granule (the tag in bits 0-3; on TO_GUEST
+ * bits 4-7 are ignored), so length / 16 bytes.  guest_ipa and length
+ * are page aligned, length at most INT_MAX; reserved must be zero.  An
+ * untagged page reads as tags 0.  Returns the number of guest bytes whose
+ * tags were copied (fewer than length when it stopped early), or -EINVAL
+ * (bad argument, not an MTE VM), -EFAULT (a page in no slot or not
+ * mappable, a read-only slot for TO_GUEST, a bad buffer).
+ * addr is a user pointer (void __user * in KVM's structure, same layout).
+ */
+struct s2mmu_arm64_copy_mte_tags {
+	__u64 guest_ipa;
+	__u64 length;
+	__u64 addr;
+	__u64 flags;
+	__u64 reserved[2];
+};
+
+#define S2MMU_ARM64_MTE_TAGS_TO_GUEST	0
+#define S2MMU_ARM64_MTE_TAGS_FROM_GUEST	1
+
+#define S2MMU_ARM64_MTE_COPY_TAGS	_IOR(S2MMUIO, 0x18, struct s2mmu_arm64_copy_mte_tags)
+
 /* S2MMU_CREATE_VCPU (argument: vCPU id, 0..S2MMU_MAX_VCPUS-1) -> vCPU fd. */
 #define S2MMU_MAX_VCPUS		64
 #define S2MMU_CREATE_VCPU	_IO(S2MMUIO, 0x12)
