@@ -284,7 +284,7 @@ TEST(stale_tags)
 {
 	if (!host_has_mte())
 		SKIP(return, NO_MTE);
-	EXPECT_EQ(0, stale_granules(_metadata, 16 << 20, false,
+	EXPECT_EQ(0, stale_granules(_metadata, 4 << 20, false,
 				    env_skip_sanitise()));
 }
 
@@ -294,7 +294,7 @@ TEST(stale_tags_thp)
 		SKIP(return, NO_MTE);
 	if (!s2mmu_thp_available())
 		SKIP(return, "no THP");
-	EXPECT_EQ(0, stale_granules(_metadata, 8 << 20, true,
+	EXPECT_EQ(0, stale_granules(_metadata, 4 << 20, true,
 				    env_skip_sanitise()));
 }
 
@@ -305,9 +305,9 @@ TEST(stale_tags_unsanitised)
 		SKIP(return, NO_MTE);
 	if (!s2mmu_have_knob(KNOB_SKIP))
 		SKIP(return, "needs the test flavour (test_mte_skip_sanitise)");
-	EXPECT_LT(0, stale_granules(_metadata, 16 << 20, false, true));
+	EXPECT_LT(0, stale_granules(_metadata, 4 << 20, false, true));
 	if (s2mmu_thp_available())
-		EXPECT_LT(0, stale_granules(_metadata, 8 << 20, true, true));
+		EXPECT_LT(0, stale_granules(_metadata, 4 << 20, true, true));
 }
 
 /*
@@ -424,7 +424,7 @@ static void *race_thread(void *arg)
 
 static void shared_race(struct __test_metadata *_metadata, bool two_vms)
 {
-	const int loops = 100, n = 4;
+	const int loops = 50, n = 4;
 	struct guest g[2];
 	pthread_barrier_t bar;
 	int iter, wiped = 0;
