@@ -12,4 +12,8 @@ const struct s2mmu_vm_ops s2mmu_arm64_s2_vm_ops = {
 	.pgt_ops		= &s2mmu_arm64_s2_ops,
 	/* KVM's default IPA size on arm64. */
 	.default_gpa_bits	= 40,
+	/* MTE VMs: tags initialised before a page is first mapped. */
+	.prepare_page		= s2mmu_arm64_mte_prepare_page,
+	.prepare_memory_region	= s2mmu_arm64_mte_prepare_memory_region,
+	.mte_supported		= s2mmu_arm64_mte_supported,
 };

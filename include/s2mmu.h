@@ -69,6 +69,14 @@ struct s2mmu_vm;
  *                allocation tags).  Called under mmu_lock for read after
  *                the invalidation retry check; may not sleep.  An error
  *                fails the fault.
+ * @prepare_memory_region: optional: check the host memory of a slot
+ *                         being created, moved or changed (as KVM's
+ *                         kvm_arch_prepare_memory_region()), before
+ *                         anything is changed.  Called without the VM's
+ *                         locks; takes the mm's mmap_lock.  An error
+ *                         fails S2MMU_SET_MEMORY_REGION.
+ * @mte_supported: optional: the host can run MTE guests of this type
+ *                 (%S2MMU_VM_ARM64_MTE).  Never sleeps.
  * @nx_huge_pages: optional: the NX huge page mitigation applies to @vm
  *                 now: huge leaves are installed non-executable, tables
  *                 an exec fault links where @fault_level refused a huge
@@ -87,11 +95,30 @@ struct s2mmu_vm_ops {
 	int (*fault_level)(struct s2mmu_vm *vm, const struct s2mmu_fault *f,
 			   int level);
 	int (*prepare_page)(struct s2mmu_vm *vm, struct s2mmu_fault *f);
+	int (*prepare_memory_region)(struct s2mmu_vm *vm,
+				     const struct s2mmu_memory_region *mem);
+	bool (*mte_supported)(void);
 	bool (*nx_huge_pages)(struct s2mmu_vm *vm);
 };
 
 extern const struct s2mmu_vm_ops s2mmu_x86_tdp_vm_ops;
 extern const struct s2mmu_vm_ops s2mmu_arm64_s2_vm_ops;
+
+/*
+ * arch-arm64/mte.c: allocation tags (MTE VMs).  Real on arm64 kernels
+ * with CONFIG_ARM64_MTE and try_page_mte_tagging() (6.2+); elsewhere
+ * s2mmu_arm64_mte_supported() is false, so no MTE VM exists and the tag
+ * accessors are never called (they return 0).  The tag accessors take a
+ * kernel (direct map) address of a page the caller holds.
+ */
+bool s2mmu_arm64_mte_supported(void);
+int s2mmu_arm64_mte_prepare_page(struct s2mmu_vm *vm, struct s2mmu_fault *f);
+int s2mmu_arm64_mte_prepare_memory_region(struct s2mmu_vm *vm,
+					  const struct s2mmu_memory_region *mem);
+void s2mmu_arm64_mte_load_tags(const void *va, u8 *tags, unsigned int n);
+void s2mmu_arm64_mte_store_tags(void *va, const u8 *tags, unsigned int n);
+bool s2mmu_arm64_mte_page_tagged(struct page *page);
+void s2mmu_arm64_mte_set_page_tags(struct page *page, const u8 *tags);
 
 /*
  * arch-x86/vm.c: the nx_huge_pages module parameter's state (the
@@ -119,6 +146,8 @@ int s2mmu_x86_nx_huge_pages_parse(const char *val, bool *on, bool *never);
  *                          at creation, or by S2MMU_ENABLE_CAP before the
  *                          first vCPU (under vm->lock), when no leaf can
  *                          exist yet; never cleared.
+ * @mte: %S2MMU_VM_ARM64_MTE: the guest sees allocation tags
+ *       (arch-arm64/mte.c).
  */
 struct s2mmu_vm_config {
 	const struct s2mmu_vm_ops *ops;
@@ -126,6 +155,7 @@ struct s2mmu_vm_config {
 	u32 gpa_bits;
 	u32 levels;
 	bool nx_huge_pages_disabled;
+	bool mte;
 };
 
 const struct s2mmu_vm_ops *s2mmu_vm_ops_select(u32 type);
@@ -574,6 +604,9 @@ struct s2mmu_host_map {
  *                by a write fault, which marks the page under mmu_lock);
  *                NULL otherwise.
  * @dirty_logged: the slot logs dirty pages (either mode): 4 KiB leaves only.
+ * @vm_flags: MTE VMs only: the flags of the VMA @hva was in when @page
+ *            was looked up (under the mmap_lock, after @mmu_seq was
+ *            read), for the VM type's @prepare_page; 0 for other VMs.
  */
 struct s2mmu_fault {
 	u64 gfn;
@@ -590,6 +623,7 @@ struct s2mmu_fault {
 	bool spurious;
 	unsigned long *dirty_bitmap;
 	bool dirty_logged;
+	unsigned long vm_flags;
 };
 
 /*
@@ -686,6 +720,7 @@ void s2mmu_host_walk(struct mm_struct *mm, unsigned long hva,
 		     struct s2mmu_host_map *host);
 int s2mmu_host_get_page(unsigned long hva, bool write, bool may_write,
 			struct page **page, bool *writable);
+int s2mmu_host_vma_flags(unsigned long hva, unsigned long *vm_flags);
 
 /* mmu/nx.c: the record of possible NX huge pages */
 void s2mmu_nx_init(struct s2mmu_vm *vm);
@@ -796,6 +831,9 @@ long s2mmu_pre_fault(struct s2mmu_vcpu *vcpu, u64 *gpa, u64 *size);
 
 /* mmu/invariants.c */
 int s2mmu_check_invariants(struct s2mmu_vm *vm, void __user *argp);
+
+/* arch-arm64/copy_tags.c: S2MMU_ARM64_MTE_COPY_TAGS */
+long s2mmu_arm64_mte_copy_tags(struct s2mmu_vm *vm, void __user *argp);
 
 /* mmu/run.c: the guest-mode executor and the vCPU object */
 int s2mmu_access_check(const struct s2mmu_access *a);

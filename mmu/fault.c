@@ -12,8 +12,9 @@
  *  4. the leaf level: the host mapping's, clipped by the slot's alignment
  *     (the level requested) and then by the VM type (vm_ops->fault_level);
  *  5. under mmu_lock for read: the retry check, the VM type's
- *     vm_ops->prepare_page, and the install with cmpxchg (mmu/mmu.c), so
- *     vCPUs fault in parallel.
+ *     vm_ops->prepare_page (arm64 MTE VMs: the tags of a page mapped for
+ *     the first time, arch-arm64/mte.c), and the install with cmpxchg
+ *     (mmu/mmu.c), so vCPUs fault in parallel.
  */
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
@@ -94,6 +95,16 @@ static int s2mmu_fault_host(struct s2mmu_vm *vm, struct s2mmu_fault *f)
 	/* Write-protection logging: writable only for a write, which marks. */
 	if (f->dirty_bitmap && !(f->access & S2MMU_ACCESS_W))
 		f->map_writable = false;
+	/* MTE VMs map only memory that can hold tags: prepare_page checks. */
+	f->vm_flags = 0;
+	if (vm->cfg.mte) {
+		ret = s2mmu_host_vma_flags(f->hva, &f->vm_flags);
+		if (ret) {
+			put_page(f->page);
+			f->page = NULL;
+			return ret;
+		}
+	}
 	s2mmu_host_walk(vm->mm, f->hva, &host);
 	level = min_t(int, host.level, S2MMU_PT_MAX_LEAF_LEVEL);
 	/* A logged slot is mapped 4 KiB, so each page is tracked alone. */

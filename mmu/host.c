@@ -130,3 +130,29 @@ int s2mmu_host_get_page(unsigned long hva, bool write, bool may_write,
 		return -EINTR;
 	return -EFAULT;
 }
+
+/**
+ * s2mmu_host_vma_flags() - the flags of the current mm's VMA at an address.
+ * @hva: the user address.
+ * @vm_flags: out: the VMA's vm_flags, 0 when no VMA covers @hva.
+ *
+ * For the fault path of VM types whose prepare_page depends on the kind
+ * of host memory (MTE VMs: VM_MTE_ALLOWED).  Read after the fault's
+ * invalidation sequence: a VMA change that matters unmaps the page, and
+ * the retry check under mmu_lock sees that invalidation.
+ *
+ * Context: process context of the VM's mm; sleeps (mmap_lock).
+ * Return: 0, or -EINTR when a fatal signal interrupted the wait.
+ */
+int s2mmu_host_vma_flags(unsigned long hva, unsigned long *vm_flags)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	vma = vma_lookup(mm, hva);
+	*vm_flags = vma ? vma->vm_flags : 0;
+	mmap_read_unlock(mm);
+	return 0;
+}

@@ -176,6 +176,8 @@ static long s2mmu_vm_ioctl(struct file *file, unsigned int cmd,
 		return s2mmu_vm_ioctl_get_dirty_log(vm, argp);
 	case S2MMU_CLEAR_DIRTY_LOG:
 		return s2mmu_vm_ioctl_clear_dirty_log(vm, argp);
+	case S2MMU_ARM64_MTE_COPY_TAGS:
+		return s2mmu_arm64_mte_copy_tags(vm, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -193,7 +195,8 @@ static const struct file_operations s2mmu_vm_fops = {
  * s2mmu_vm_create() - handle S2MMU_CREATE_VM.
  * @arg: the VM type and address width, see s2mmu_parse_vm_type().
  *
- * Return: a new VM file descriptor (O_CLOEXEC), -EINVAL for a bad @arg,
+ * Return: a new VM file descriptor (O_CLOEXEC), -EINVAL for a bad @arg
+ * (%S2MMU_VM_ARM64_MTE on a host or VM type without MTE included),
  * -EPERM for %S2MMU_VM_DISABLE_NX_HUGE_PAGES without CAP_SYS_BOOT, -EIO
  * when the caller has no mm (a kernel thread), -ENOMEM, or the error
  * from registering the notifier or allocating the fd.

@@ -563,8 +563,10 @@ int s2mmu_memslot_check(const struct s2mmu_memory_region *mem, u64 max_gpa)
  * Return: 0; -EINVAL for a bad request (alignment, flags, slot id, a guest
  * range that wraps or exceeds the VM's address space, a host range that is
  * not a user range), for deleting a slot that does not exist, or for
- * changing an existing slot's size, host address or read-only flag;
- * -EEXIST when the guest range overlaps another slot; -ENOMEM.
+ * changing an existing slot's size, host address or read-only flag, or
+ * for host memory the VM type refuses (an MTE VM: a VMA that cannot hold
+ * tags, or PFNMAP); -EEXIST when the guest range overlaps another slot;
+ * -ENOMEM; -EINTR.
  */
 int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 			    const struct s2mmu_memory_region *mem)
@@ -582,6 +584,12 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 	    !access_ok((void __user *)(unsigned long)mem->userspace_addr,
 		       mem->memory_size))
 		return -EINVAL;
+	/* The VM type's say on the host memory (MTE VMs: it takes tags). */
+	if (npages && vm->cfg.ops->prepare_memory_region) {
+		ret = vm->cfg.ops->prepare_memory_region(vm, mem);
+		if (ret)
+			return ret;
+	}
 
 	mutex_lock(&vm->slots_lock);
 	old = xa_load(&vm->slot_ids, mem->slot);

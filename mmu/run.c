@@ -32,6 +32,7 @@ static unsigned int s2mmu_op_access(const struct s2mmu_access *a)
 {
 	switch (a->op) {
 	case S2MMU_OP_WRITE:
+	case S2MMU_OP_STORE_TAGS:	/* a tag store is a write for stage 2 */
 		return S2MMU_ACCESS_W;
 	case S2MMU_OP_EXEC:
 		return S2MMU_ACCESS_X;
@@ -229,8 +230,22 @@ static int s2mmu_vcpu_read_guest(void *dst, const void *src, size_t len,
 	return 0;
 }
 
+/* Is @a an MTE tag access (one user byte per 16-byte granule)? */
+static bool s2mmu_op_tags(const struct s2mmu_access *a)
+{
+	return a->op == S2MMU_OP_LOAD_TAGS || a->op == S2MMU_OP_STORE_TAGS;
+}
+
+/* Bytes of the user buffer that guest bytes [0, @pos) of @a go with. */
+static u64 s2mmu_access_ubytes(const struct s2mmu_access *a, u64 pos)
+{
+	return s2mmu_op_tags(a) ? pos / S2MMU_MTE_GRANULE_SIZE : pos;
+}
+
 /*
- * In guest mode: copy one page's worth of a READ/EXEC/WRITE access.
+ * In guest mode: copy one page's worth of a READ/EXEC/WRITE access, or
+ * load or store the tags of its granules (LOAD_TAGS/STORE_TAGS: the
+ * bounce buffer holds one tag per granule).
  * Return: the bytes copied, -EFAULT for a stage-2 fault, or -EHWPOISON
  * when reading the guest's page hit poison.
  */
@@ -247,7 +262,15 @@ static long s2mmu_vcpu_copy_step(struct s2mmu_vcpu *vcpu,
 	if (s2mmu_vcpu_translate(vcpu, gpa, access, &pfn))
 		return -EFAULT;
 	va = kmap_local_pfn(pfn);
-	if (a->op == S2MMU_OP_WRITE)
+	if (a->op == S2MMU_OP_LOAD_TAGS)
+		s2mmu_arm64_mte_load_tags(va + offset_in_page(gpa),
+					  vcpu->bounce,
+					  chunk / S2MMU_MTE_GRANULE_SIZE);
+	else if (a->op == S2MMU_OP_STORE_TAGS)
+		s2mmu_arm64_mte_store_tags(va + offset_in_page(gpa),
+					   vcpu->bounce,
+					   chunk / S2MMU_MTE_GRANULE_SIZE);
+	else if (a->op == S2MMU_OP_WRITE)
 		memcpy(va + offset_in_page(gpa), vcpu->bounce, chunk);
 	else if (s2mmu_vcpu_read_guest(vcpu->bounce, va + offset_in_page(gpa),
 				       chunk, pfn))
@@ -330,18 +353,21 @@ static int s2mmu_vcpu_run_copy(struct s2mmu_vcpu *vcpu,
 	u64 pos = 0;
 	long done;
 
+	bool store = a->op == S2MMU_OP_WRITE || a->op == S2MMU_OP_STORE_TAGS;
+
 	while (pos < a->len) {
 		u64 gpa = a->gpa + pos;
 		u64 chunk = min_t(u64, PAGE_SIZE - offset_in_page(gpa),
 				  a->len - pos);
+		u64 uoff = s2mmu_access_ubytes(a, pos);
+		u64 ulen = s2mmu_access_ubytes(a, chunk);
 
 		if (signal_pending(current)) {
 			run->exit_reason = S2MMU_EXIT_INTR;
 			return -EINTR;
 		}
 		/* Guest mode cannot take host page faults: bounce the data. */
-		if (a->op == S2MMU_OP_WRITE &&
-		    copy_from_user(vcpu->bounce, ubuf + pos, chunk))
+		if (store && copy_from_user(vcpu->bounce, ubuf + uoff, ulen))
 			return -EFAULT;
 		/* Slots stay put for one page; updates wait at most that. */
 		idx = srcu_read_lock(&vm->srcu);
@@ -370,8 +396,7 @@ static int s2mmu_vcpu_run_copy(struct s2mmu_vcpu *vcpu,
 			}
 		}
 		srcu_read_unlock(&vm->srcu, idx);
-		if (a->op != S2MMU_OP_WRITE &&
-		    copy_to_user(ubuf + pos, vcpu->bounce, chunk))
+		if (!store && copy_to_user(ubuf + uoff, vcpu->bounce, ulen))
 			return -EFAULT;
 		pos += chunk;
 		cond_resched();
@@ -432,11 +457,13 @@ static int s2mmu_vcpu_run_touch(struct s2mmu_vcpu *vcpu,
  * @a: the access, copied from userspace.
  *
  * Return: 0, or -EINVAL for an unknown op or flag, a TOUCH-only field on a
- * copying access, or a range that wraps.
+ * copying access, a tag access not aligned to the 16-byte granule, or a
+ * range that wraps.  (Whether the VM takes tag accesses is the caller's
+ * check.)
  */
 int s2mmu_access_check(const struct s2mmu_access *a)
 {
-	if (a->op > S2MMU_OP_TOUCH)
+	if (a->op > S2MMU_OP_STORE_TAGS)
 		return -EINVAL;
 	if (a->flags & ~S2MMU_ACCESS_F_WRITE)
 		return -EINVAL;
@@ -446,7 +473,10 @@ int s2mmu_access_check(const struct s2mmu_access *a)
 		return a->uaddr ? -EINVAL : 0;
 	if (a->flags || a->stride || a->repeat)
 		return -EINVAL;
-	if (a->uaddr + a->len < a->uaddr)
+	if (s2mmu_op_tags(a) &&
+	    !IS_ALIGNED(a->gpa | a->len, S2MMU_MTE_GRANULE_SIZE))
+		return -EINVAL;
+	if (a->uaddr + s2mmu_access_ubytes(a, a->len) < a->uaddr)
 		return -EINVAL;
 	return 0;
 }
@@ -461,7 +491,8 @@ int s2mmu_access_check(const struct s2mmu_access *a)
  *
  * Context: process context of the VM's mm; sleeps.
  * Return: 0 (a guest exit included), -EINTR for S2MMU_EXIT_INTR, -EINVAL
- * for a bad run structure or access, -EFAULT for a bad user pointer, or a
+ * for a bad run structure or access (a tag access on a VM without MTE
+ * among them), -EFAULT for a bad user pointer, or a
  * host error (-ENOMEM, -EOVERFLOW) with no exit.
  */
 int s2mmu_vcpu_run(struct s2mmu_vcpu *vcpu, struct s2mmu_run *run)
@@ -489,8 +520,14 @@ int s2mmu_vcpu_run(struct s2mmu_vcpu *vcpu, struct s2mmu_run *run)
 		ret = s2mmu_access_check(&a);
 		if (ret)
 			break;
+		/* Only an MTE guest has tag instructions. */
+		if (s2mmu_op_tags(&a) && !vcpu->vm->cfg.mte) {
+			ret = -EINVAL;
+			break;
+		}
 		if (a.op != S2MMU_OP_TOUCH &&
-		    !access_ok(u64_to_user_ptr(a.uaddr), a.len)) {
+		    !access_ok(u64_to_user_ptr(a.uaddr),
+			       s2mmu_access_ubytes(&a, a.len))) {
 			ret = -EFAULT;
 			break;
 		}

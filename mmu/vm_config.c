@@ -45,7 +45,9 @@ const struct s2mmu_vm_ops *s2mmu_vm_ops_select(u32 type)
  * start level those bits imply (no concatenated root tables).  A width of
  * 0 asks for the type's default.  %S2MMU_VM_DISABLE_NX_HUGE_PAGES is taken
  * by types with the NX huge page mitigation only (the caller checks the
- * capability it needs).
+ * capability it needs); %S2MMU_VM_ARM64_MTE by types whose
+ * &struct s2mmu_vm_ops.mte_supported says the host can (arm64 stage 2 on
+ * an MTE host, 6.2+).
  *
  * Return: 0, or -EINVAL for an unknown type, an unsupported width, a flag
  * the type does not take or any other bit set.
@@ -58,13 +60,17 @@ int s2mmu_parse_vm_type(unsigned long arg, struct s2mmu_vm_config *cfg)
 	int levels;
 
 	if (arg & ~(S2MMU_VM_TYPE_MASK | S2MMU_VM_GPA_BITS_MASK |
-		    S2MMU_VM_DISABLE_NX_HUGE_PAGES))
+		    S2MMU_VM_DISABLE_NX_HUGE_PAGES | S2MMU_VM_ARM64_MTE))
 		return -EINVAL;
 	ops = s2mmu_vm_ops_select(type);
 	if (!ops)
 		return -EINVAL;
 	/* Only a type with the mitigation can opt out of it. */
 	if ((arg & S2MMU_VM_DISABLE_NX_HUGE_PAGES) && !ops->nx_huge_pages)
+		return -EINVAL;
+	/* MTE: arm64 stage-2 VMs on a host that has it (and 6.2+). */
+	if ((arg & S2MMU_VM_ARM64_MTE) &&
+	    !(ops->mte_supported && ops->mte_supported()))
 		return -EINVAL;
 	if (!bits)
 		bits = ops->default_gpa_bits;
@@ -77,6 +83,7 @@ int s2mmu_parse_vm_type(unsigned long arg, struct s2mmu_vm_config *cfg)
 	cfg->gpa_bits = bits;
 	cfg->levels = levels;
 	cfg->nx_huge_pages_disabled = !!(arg & S2MMU_VM_DISABLE_NX_HUGE_PAGES);
+	cfg->mte = !!(arg & S2MMU_VM_ARM64_MTE);
 	return 0;
 }
 

@@ -50,6 +50,9 @@ static const struct vm_type_case vm_type_cases[] = {
 	{ "x86 bit 16",		X86 | BIT(16),	-EINVAL },
 	{ "x86 no NX huge",	X86 | S2MMU_VM_DISABLE_NX_HUGE_PAGES, 0, X86, 48, 4 },
 	{ "arm64 no NX huge",	ARM | S2MMU_VM_DISABLE_NX_HUGE_PAGES, -EINVAL },
+	/* UML has no MTE: refused for every type. */
+	{ "arm64 MTE, no MTE host", ARM | S2MMU_VM_ARM64_MTE, -EINVAL },
+	{ "x86 MTE",		X86 | S2MMU_VM_ARM64_MTE, -EINVAL },
 	{ "arm64 bit 31",	ARM | BIT(31),	-EINVAL },
 	{ "x86 top bit",	X86 | BIT(BITS_PER_LONG - 1), -EINVAL },
 	{ "all ones",		~0UL,		-EINVAL },
@@ -243,6 +246,18 @@ static void uapi_layout_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_translation), 32);
 	KUNIT_EXPECT_EQ(test, _IOC_SIZE(S2MMU_TRANSLATE),
 			sizeof(struct s2mmu_translation));
+
+	/* KVM's struct kvm_arm_copy_mte_tags, field for field. */
+	EXPECT_OFF(test, struct s2mmu_arm64_copy_mte_tags, guest_ipa, 0);
+	EXPECT_OFF(test, struct s2mmu_arm64_copy_mte_tags, length, 8);
+	EXPECT_OFF(test, struct s2mmu_arm64_copy_mte_tags, addr, 16);
+	EXPECT_OFF(test, struct s2mmu_arm64_copy_mte_tags, flags, 24);
+	EXPECT_OFF(test, struct s2mmu_arm64_copy_mte_tags, reserved, 32);
+	KUNIT_EXPECT_EQ(test, sizeof(struct s2mmu_arm64_copy_mte_tags), 48);
+	KUNIT_EXPECT_EQ(test, _IOC_SIZE(S2MMU_ARM64_MTE_COPY_TAGS),
+			sizeof(struct s2mmu_arm64_copy_mte_tags));
+	KUNIT_EXPECT_EQ(test, _IOC_DIR(S2MMU_ARM64_MTE_COPY_TAGS),
+			(unsigned int)_IOC_READ);
 }
 
 static struct kunit_case vm_config_cases[] = {

@@ -44,6 +44,19 @@
  */
 #define S2MMU_VM_DISABLE_NX_HUGE_PAGES	(1UL << 24)
 
+/*
+ * S2MMU_VM_ARM64_MTE: the guest has the Memory Tagging Extension, as a
+ * KVM VM with KVM_CAP_ARM_MTE: every page is given clean allocation
+ * tags the first time it is mapped into stage 2, memory slots must be
+ * over VMAs that allow tags (VM_MTE_ALLOWED: anonymous or shmem/memfd
+ * memory, not hugetlb, not PFNMAP), the guest loads and stores tags
+ * (S2MMU_OP_LOAD_TAGS, S2MMU_OP_STORE_TAGS), and the VMM copies them with
+ * S2MMU_ARM64_MTE_COPY_TAGS.  arm64 stage-2 VMs on an arm64 host whose
+ * CPUs have MTE and whose kernel serialises tag initialisation (6.2 and
+ * later) only: -EINVAL elsewhere.
+ */
+#define S2MMU_VM_ARM64_MTE		(1UL << 25)
+
 /* System ioctls, on /dev/s2mmu. */
 #define S2MMU_GET_API_VERSION	_IO(S2MMUIO, 0x00)
 #define S2MMU_CREATE_VM		_IO(S2MMUIO, 0x01)
@@ -273,6 +286,32 @@ struct s2mmu_clear_dirty_log {
 #define S2MMU_GET_DIRTY_LOG	_IOW(S2MMUIO, 0x15, struct s2mmu_dirty_log)
 #define S2MMU_CLEAR_DIRTY_LOG	_IOWR(S2MMUIO, 0x16, struct s2mmu_clear_dirty_log)
 
+/*
+ * S2MMU_ARM64_MTE_COPY_TAGS (MTE VMs, as KVM_ARM_MTE_COPY_TAGS): copy the
+ * allocation tags of guest memory [guest_ipa, guest_ipa + length) to
+ * (S2MMU_ARM64_MTE_TAGS_FROM_GUEST) or from (..._TO_GUEST) the buffer at
+ * addr, one byte per 16-byte granule (the tag in bits 0-3; on TO_GUEST
+ * bits 4-7 are ignored), so length / 16 bytes.  guest_ipa and length
+ * are page aligned, length at most INT_MAX; reserved must be zero.  An
+ * untagged page reads as tags 0.  Returns the number of guest bytes whose
+ * tags were copied (fewer than length when it stopped early), or -EINVAL
+ * (bad argument, not an MTE VM), -EFAULT (a page in no slot or not
+ * mappable, a read-only slot for TO_GUEST, a bad buffer).
+ * addr is a user pointer (void __user * in KVM's structure, same layout).
+ */
+struct s2mmu_arm64_copy_mte_tags {
+	__u64 guest_ipa;
+	__u64 length;
+	__u64 addr;
+	__u64 flags;
+	__u64 reserved[2];
+};
+
+#define S2MMU_ARM64_MTE_TAGS_TO_GUEST	0
+#define S2MMU_ARM64_MTE_TAGS_FROM_GUEST	1
+
+#define S2MMU_ARM64_MTE_COPY_TAGS	_IOR(S2MMUIO, 0x18, struct s2mmu_arm64_copy_mte_tags)
+
 /* S2MMU_CREATE_VCPU (argument: vCPU id, 0..S2MMU_MAX_VCPUS-1) -> vCPU fd. */
 #define S2MMU_MAX_VCPUS		64
 #define S2MMU_CREATE_VCPU	_IO(S2MMUIO, 0x12)
@@ -289,11 +328,23 @@ struct s2mmu_clear_dirty_log {
  * the guest loads one byte at every stride-th byte of the range (stores it
  * back unchanged with S2MMU_ACCESS_F_WRITE), the whole range repeat times.
  * stride 0 means 4096, repeat 0 means 1.
+ *
+ * MTE VMs (S2MMU_VM_ARM64_MTE) only, -EINVAL elsewhere: LOAD_TAGS reads
+ * the allocation tag of every 16-byte granule of the range, as the
+ * guest's LDG would, into one byte per granule at uaddr (len / 16
+ * bytes); STORE_TAGS sets them from those bytes (bits 0-3), as STG
+ * would, leaving the data alone.  A tag store is a write for stage 2
+ * (it needs a writable slot and sets Dirty).  gpa and len must be
+ * multiples of 16; flags, stride and repeat zero.
  */
 #define S2MMU_OP_READ		0
 #define S2MMU_OP_WRITE		1
 #define S2MMU_OP_EXEC		2
 #define S2MMU_OP_TOUCH		3
+#define S2MMU_OP_LOAD_TAGS	4
+#define S2MMU_OP_STORE_TAGS	5
+
+#define S2MMU_MTE_GRANULE_SIZE	16	/* bytes of memory per allocation tag */
 
 #define S2MMU_ACCESS_F_WRITE	(1U << 0)	/* TOUCH only: write access */
 
