@@ -169,16 +169,24 @@ static void s2mmu_dirty_slot_range(const struct s2mmu_memslot *slot, u64 *gs,
 /*
  * Split the slot's huge leaves down to 4 KiB, under mmu_lock for write,
  * refilling the table cache outside the lock as often as it runs dry.
- * Out of memory, the leaves left huge are write-protected by the caller
- * and split at their first write instead.  Returns with mmu_lock held.
+ * The range goes in chunks of as many 2 MiB regions as one full cache
+ * can split, each walked until it is done, so a pass never walks again
+ * what an earlier one split (the cost stays linear in the slot's size)
+ * and the lock is dropped between chunks, letting faults and
+ * invalidations in.  A split keeps every translation as it was (no flush
+ * is owed when the lock drops).  Out of memory, the leaves left huge are
+ * write-protected by the caller and split at their first write instead.
+ * Returns with mmu_lock held.
  */
 static void s2mmu_dirty_split(struct s2mmu_vm *vm, u64 gs, u64 ge)
 	__acquires(&vm->mmu_lock)
 {
+	const u64 chunk = S2MMU_TABLE_CACHE_CAPACITY * s2mmu_pt_level_size(1);
 	struct s2mmu_table_cache *cache;
 	struct s2mmu_pt_op op = {
 		.mmu_lock	= &vm->mmu_lock,
 	};
+	u64 cs, ce;
 	int ret;
 
 	cache = kmalloc(sizeof(*cache), GFP_KERNEL_ACCOUNT);
@@ -188,17 +196,26 @@ static void s2mmu_dirty_split(struct s2mmu_vm *vm, u64 gs, u64 ge)
 	}
 	s2mmu_table_cache_init(cache);
 	op.cache = cache;
-	for (;;) {
-		ret = s2mmu_table_cache_topup(cache, S2MMU_TABLE_CACHE_CAPACITY);
-		write_lock(&vm->mmu_lock);
-		if (ret)
-			break;
-		ret = s2mmu_pgtable_split(&vm->pgt, gs, ge, 0, &op);
-		if (ret != -ENOMEM && ret != -EAGAIN)
+	for (cs = gs; ; cs = ce) {
+		ce = min(ge, cs + chunk);
+		for (;;) {
+			ret = s2mmu_table_cache_topup(cache,
+						      S2MMU_TABLE_CACHE_CAPACITY);
+			write_lock(&vm->mmu_lock);
+			if (ret)
+				goto out;
+			ret = s2mmu_pgtable_split(&vm->pgt, cs, ce, 0, &op);
+			if (ret != -ENOMEM && ret != -EAGAIN)
+				break;
+			write_unlock(&vm->mmu_lock);
+			cond_resched();
+		}
+		if (ce >= ge)
 			break;
 		write_unlock(&vm->mmu_lock);
 		cond_resched();
 	}
+out:
 	s2mmu_table_cache_free(cache);
 	kfree(cache);
 }
@@ -350,18 +367,26 @@ static void s2mmu_dirty_reprotect(struct s2mmu_vm *vm,
 	}
 }
 
-/* Dirty-bit mode: fold the slot's Dirty bits into its bitmap. */
-static void s2mmu_dirty_sync(struct s2mmu_vm *vm, struct s2mmu_memslot *slot)
+/*
+ * Dirty-bit mode: fold the Dirty bits of the slot's pages [@first,
+ * @first + @npages) into its bitmap; @first is a multiple of
+ * BITS_PER_LONG.  A CLEAR syncs only the range it cleans, so a VMM that
+ * clears a large slot in chunks does not walk the whole slot per chunk.
+ */
+static void s2mmu_dirty_sync(struct s2mmu_vm *vm, struct s2mmu_memslot *slot,
+			     u64 first, u64 npages)
 	__must_hold(&vm->mmu_lock)
 {
 	unsigned long found;
 	u64 gs, ge;
 
-	if (vm->dirty_log_mode != S2MMU_DIRTY_LOG_MODE_DBIT)
+	if (vm->dirty_log_mode != S2MMU_DIRTY_LOG_MODE_DBIT || !npages)
 		return;
-	s2mmu_dirty_slot_range(slot, &gs, &ge);
+	gs = (slot->base_gfn + first) << PAGE_SHIFT;
+	ge = gs + (npages << PAGE_SHIFT);
 	found = s2mmu_pgtable_collect_dirty(&vm->pgt, gs, ge,
-					    slot->dirty_bitmap);
+					    slot->dirty_bitmap +
+					    first / BITS_PER_LONG);
 	atomic64_add(found, &vm->stat.dirty_log_dbit_pages);
 }
 
@@ -424,7 +449,7 @@ int s2mmu_dirty_log_get(struct s2mmu_vm *vm, struct s2mmu_dirty_log *log)
 		goto out;
 
 	write_lock(&vm->mmu_lock);
-	s2mmu_dirty_sync(vm, slot);
+	s2mmu_dirty_sync(vm, slot, 0, slot->npages);
 	for (i = 0; i < n; i++) {
 		unsigned long *word = &slot->dirty_bitmap[i];
 
@@ -504,7 +529,7 @@ int s2mmu_dirty_log_clear(struct s2mmu_vm *vm,
 
 	first = log->first_page / BITS_PER_LONG;
 	write_lock(&vm->mmu_lock);
-	s2mmu_dirty_sync(vm, slot);
+	s2mmu_dirty_sync(vm, slot, log->first_page, log->num_pages);
 	for (i = 0; i < n; i++) {
 		atomic_long_t *word =
 			(atomic_long_t *)&slot->dirty_bitmap[first + i];

@@ -415,8 +415,13 @@ static void s2mmu_gfn_tree_set(struct s2mmu_vm *vm, u64 first, u64 last,
  * waits, rather than exiting as MMIO); wait for its users; zap its range
  * and flush; take it out of the hva tree.  Returns the stand-in, which
  * s2mmu_memslot_retire() removes once the slot's successor (if any) is
- * in place; NULL when it could not be allocated (the range is empty
- * meanwhile).
+ * in place.
+ *
+ * The stand-in cannot fail (__GFP_NOFAIL, a small object, as the gfn
+ * tree's own stores): the zap below must find a slot for the range, or
+ * the Dirty-bit logging change hook could not mark the dirty leaves it
+ * removes (mmu/dirty.c), and the pages written since the last harvest
+ * would never be reported.
  */
 static struct s2mmu_memslot *s2mmu_memslot_withdraw(struct s2mmu_vm *vm,
 						    struct s2mmu_memslot *slot)
@@ -424,9 +429,9 @@ static struct s2mmu_memslot *s2mmu_memslot_withdraw(struct s2mmu_vm *vm,
 	u64 last = slot->base_gfn + slot->npages - 1;
 	struct s2mmu_memslot *stand_in;
 
-	stand_in = kmemdup(slot, sizeof(*slot), GFP_KERNEL_ACCOUNT);
-	if (stand_in)
-		stand_in->flags |= S2MMU_SLOT_INVALID;
+	stand_in = kmemdup(slot, sizeof(*slot),
+			   GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
+	stand_in->flags |= S2MMU_SLOT_INVALID;
 	s2mmu_gfn_tree_set(vm, slot->base_gfn, last, stand_in);
 	/* Release: a reader seeing the new generation sees the new tree. */
 	s2mmu_slots_gen_bump(vm);
@@ -458,8 +463,6 @@ static void s2mmu_memslot_retire(struct s2mmu_vm *vm,
 {
 	u64 now_last;
 
-	if (!stand_in)
-		return;
 	if (!now) {
 		s2mmu_gfn_tree_set(vm, first, last, NULL);
 	} else {

@@ -133,6 +133,12 @@ static const struct s2mmu_stat_def s2mmu_vm_stats[] = {
 	S2MMU_AGE_STAT("age_calls", calls),
 	S2MMU_AGE_STAT("age_young", young),
 	S2MMU_AGE_STAT("age_races", races),
+	S2MMU_VM_STAT("dirty_log_wp_faults", CUMULATIVE, dirty_log_wp_faults),
+	S2MMU_VM_STAT("dirty_log_dbit_pages", CUMULATIVE,
+		      dirty_log_dbit_pages),
+	S2MMU_VM_STAT("dirty_log_harvests", CUMULATIVE, dirty_log_harvests),
+	S2MMU_VM_STAT("dirty_log_reprotected", CUMULATIVE,
+		      dirty_log_reprotected),
 };
 
 /* A vCPU's statistics. */
@@ -233,8 +239,8 @@ ssize_t s2mmu_stats_read(struct file *file, char __user *buf, size_t size,
 			.offset		= off,
 		} };
 
-		strscpy(u.bytes + sizeof(u.desc), d->name,
-			S2MMU_STATS_NAME_SIZE);
+		strscpy_pad(u.bytes + sizeof(u.desc), d->name,
+			    S2MMU_STATS_NAME_SIZE);
 		ret = s2mmu_stats_copy(&c, h.desc_offset +
 				       i * S2MMU_STATS_DESC_SIZE,
 				       &u, sizeof(u));
