@@ -805,7 +805,7 @@ static void knob_write(const char *name, const char *val)
 	snprintf(path, sizeof(path), KNOB_DIR "%s", name);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		die("%s", path);
+		s2mmu_die("%s", path);
 	close(fd);
 }
 
@@ -817,7 +817,7 @@ static char knob_read(const char *name)
 	snprintf(path, sizeof(path), KNOB_DIR "%s", name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || read(fd, &c, 1) != 1)
-		die("%s", path);
+		s2mmu_die("%s", path);
 	close(fd);
 	return c;
 }
@@ -876,7 +876,7 @@ static void c_nx(const char *var, enum mem_kind kind, struct result *res)
 	knob_write("test_nx_recovery_locked", locked ? "1" : "0");
 	vm_create(&vm, pop, pop_size, 1, 2);
 	if (ioctl(vm.fd, S2MMU_SET_MEMORY_REGION, &r))
-		die("S2MMU_SET_MEMORY_REGION 1");
+		s2mmu_die("S2MMU_SET_MEMORY_REGION 1");
 
 	x.vm = &vm;
 	x.n = exec_size / PMD;
@@ -884,7 +884,7 @@ static void c_nx(const char *var, enum mem_kind kind, struct result *res)
 	n = pop_size / step;
 	lat = calloc(n, sizeof(*lat));
 	if (!x.a || !lat)
-		die("calloc");
+		s2mmu_die("calloc");
 	for (i = 0; i < x.n; i++)
 		x.a[i] = (struct s2mmu_access){
 			.gpa = NX_EXEC_GPA + i * PMD, .len = sizeof(buf),
@@ -895,7 +895,7 @@ static void c_nx(const char *var, enum mem_kind kind, struct result *res)
 	vm_run(&vm, 1, x.a, x.n);
 	vm_info(&vm, &a);
 	if (pthread_create(&th, NULL, nx_exec_thread, &x))
-		die("pthread_create");
+		s2mmu_die("pthread_create");
 
 	for (i = 0; i < n; i++) {
 		t = now();
