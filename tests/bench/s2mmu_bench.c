@@ -18,7 +18,7 @@
  * (tests/bench/report.py).  Documentation/bench.rst describes the cases.
  *
  * Usage: s2mmu_bench [-r REPS] [-m MIB] [CASE...]; cases: populate fault
- * steady munmap aging slots parallel tables nx (default: all).
+ * steady munmap aging slots parallel tables nx dirty (default: all).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -977,6 +977,64 @@ static int session(const char *name, enum mem_kind kind, int rep,
 	return 0;
 }
 
+/*
+ * (10) dirty logging, in the manner of KVM's dirty_log_perf_test: the
+ * memory is mapped writable first, then the vCPU writes every page of it
+ * DIRTY_PASSES times, and after each pass (logging on) the VMM takes one
+ * S2MMU_GET_DIRTY_LOG, which without manual protect is a whole get and
+ * clear: the marks are taken and their pages protected again.  Variants:
+ * logging off, write-protection mode, Dirty-bit mode.  "sec" is one
+ * write pass, "harvest_sec" one get+clear of the whole memory;
+ * "reported_pct" checks every page written was reported.
+ */
+#define DIRTY_PASSES	4
+
+static void c_dirty(const char *var, enum mem_kind kind, struct result *res)
+{
+	struct s2mmu_enable_cap cap = { .cap = S2MMU_CAP_DIRTY_LOG_MODE };
+	unsigned long long npages = mem_size / PAGE, reported = 0, i;
+	bool log = strcmp(var, "s2mmu-nolog") != 0;
+	char *p = populated(kind);
+	struct s2mmu_dirty_log dl = { .slot = 0 };
+	double t, write_sec = 0, get_sec = 0;
+	__u64 *bitmap;
+	struct vm vm;
+	int pass;
+
+	bitmap = calloc((npages + 63) / 64, sizeof(*bitmap));
+	if (!bitmap)
+		s2mmu_die("calloc");
+	dl.dirty_bitmap = bitmap;
+	vm_create(&vm, p, mem_size, 1, 1);
+	cap.args[0] = strcmp(var, "s2mmu-log-dbit") ?
+		      S2MMU_DIRTY_LOG_MODE_WRPROT : S2MMU_DIRTY_LOG_MODE_DBIT;
+	if (log && ioctl(vm.fd, S2MMU_ENABLE_CAP, &cap))
+		s2mmu_die("S2MMU_ENABLE_CAP");
+	guest_touch(&vm, 0, GPA_BASE, mem_size, true, 1);
+	if (log && s2mmu_set_region(vm.fd, 0, S2MMU_MEM_LOG_DIRTY_PAGES,
+				    GPA_BASE, mem_size, (uintptr_t)p))
+		s2mmu_die("S2MMU_SET_MEMORY_REGION (log)");
+	for (pass = 0; pass < DIRTY_PASSES; pass++) {
+		t = now();
+		guest_touch(&vm, 0, GPA_BASE, mem_size, true, 1);
+		write_sec += now() - t;
+		if (!log)
+			continue;
+		t = now();
+		if (ioctl(vm.fd, S2MMU_GET_DIRTY_LOG, &dl))
+			s2mmu_die("S2MMU_GET_DIRTY_LOG");
+		get_sec += now() - t;
+		for (i = 0; i < (npages + 63) / 64; i++)
+			reported += __builtin_popcountll(bitmap[i]);
+	}
+	set(res, 0, "sec", write_sec / DIRTY_PASSES);
+	set(res, 1, "harvest_sec", get_sec / DIRTY_PASSES);
+	set(res, 2, "reported_pct",
+	    log ? 100.0 * reported / (npages * DIRTY_PASSES) : 0);
+	vm_destroy(&vm, 1);
+	free(bitmap);
+}
+
 #define MAX_SESSIONS	3
 #define MAX_VARS	4
 
@@ -1009,6 +1067,8 @@ static const struct bench_case cases[] = {
 	/* The populating vCPU's memory: 4 KiB only (one fault per RUN). */
 	{ "nx", c_nx, true,
 	  { { "s2mmu-nx-off" }, { "s2mmu-nx-read" }, { "s2mmu-nx-write" } } },
+	{ "dirty", c_dirty, false,
+	  { { "s2mmu-nolog", "s2mmu-log-wp", "s2mmu-log-dbit" } } },
 };
 
 static int run_case(const struct bench_case *c)
