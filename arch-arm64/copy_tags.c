@@ -75,7 +75,8 @@ out:
  *
  * Context: process context of the VM's mm; sleeps.
  * Return: the guest bytes whose tags were copied when any were (the copy
- * stopped at the first failing page); otherwise -EINVAL (not an MTE VM,
+ * stopped at the first failing page); otherwise -EBUSY (TO_GUEST while a
+ * slot logs dirty pages, as KVM), -EINVAL (not an MTE VM,
  * unknown flags, non-zero reserved, ipa or length not page aligned,
  * length above INT_MAX), -EFAULT (bad argument pointer or tag buffer, a
  * page in no slot, a read-only slot for TO_GUEST, host memory that cannot
@@ -110,6 +111,14 @@ long s2mmu_arm64_mte_copy_tags(struct s2mmu_vm *vm, void __user *argp)
 	left = ct.length;
 
 	mutex_lock(&vm->slots_lock);
+	/*
+	 * As KVM: tags written while pages are logged would change guest
+	 * memory behind the dirty log's back.
+	 */
+	if (to_guest && vm->nr_dirty_slots) {
+		mutex_unlock(&vm->slots_lock);
+		return -EBUSY;
+	}
 	while (left) {
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;

@@ -606,6 +606,18 @@ TEST(copy_tags_ioctl)
 				     S2MMU_ARM64_MTE_TAGS_TO_GUEST));
 	EXPECT_EQ((long)PG, copy_tags(g.vm, GPA_BASE + 16 * PG, PG, out,
 				      S2MMU_ARM64_MTE_TAGS_FROM_GUEST));
+
+	/* As KVM: no tags to the guest while any slot logs dirty pages. */
+	ASSERT_EQ(0, s2mmu_set_region(g.vm, 2, S2MMU_MEM_LOG_DIRTY_PAGES,
+				      GPA_BASE + 32 * PG, PG, (uintptr_t)mem));
+	EXPECT_EQ(-EBUSY, copy_tags(g.vm, GPA_BASE, PG, in,
+				    S2MMU_ARM64_MTE_TAGS_TO_GUEST));
+	EXPECT_EQ((long)PG, copy_tags(g.vm, GPA_BASE, PG, out,
+				      S2MMU_ARM64_MTE_TAGS_FROM_GUEST));
+	ASSERT_EQ(0, s2mmu_set_region(g.vm, 2, 0, GPA_BASE + 32 * PG, 0,
+				      (uintptr_t)mem));
+	EXPECT_EQ((long)PG, copy_tags(g.vm, GPA_BASE, PG, in,
+				      S2MMU_ARM64_MTE_TAGS_TO_GUEST));
 	guest_close(_metadata, &g);
 	munmap(mem, size);
 }
