@@ -31,6 +31,7 @@
 #include <linux/string.h>
 
 #include "s2mmu.h"
+#include "s2mmu_trace.h"
 
 #if defined(CONFIG_ARM64) && defined(CONFIG_ARM64_MTE) && \
 	defined(S2MMU_HAVE_TRY_PAGE_MTE_TAGGING)
@@ -162,9 +163,10 @@ static bool s2mmu_mte_huge_zero(struct page *page)
 }
 
 /* Initialise the tags of the @nr pages from @pfn the first time. */
-static int s2mmu_mte_sanitise(u64 pfn, unsigned long nr)
+static int s2mmu_mte_sanitise(struct s2mmu_vm *vm, u64 gfn, u64 pfn,
+			      unsigned long nr)
 {
-	unsigned long i;
+	unsigned long i, cleared = 0;
 
 	/* ZONE_DEVICE and offline memory may have no tag storage. */
 	if (!pfn_to_online_page(pfn))
@@ -178,7 +180,12 @@ static int s2mmu_mte_sanitise(u64 pfn, unsigned long nr)
 		if (try_page_mte_tagging(page)) {
 			s2mmu_mte_clear_page(page_address(page));
 			set_page_mte_tagged(page);
+			cleared++;
 		}
+	}
+	if (cleared) {
+		atomic64_add(cleared, &vm->stat.mte_pages_sanitised);
+		trace_s2mmu_mte_sanitised(gfn, nr, cleared);
 	}
 	return 0;
 }
@@ -224,7 +231,7 @@ int s2mmu_arm64_mte_prepare_page(struct s2mmu_vm *vm, struct s2mmu_fault *f)
 		return 0;
 	if (READ_ONCE(test_mte_skip_sanitise))
 		return 0;
-	return s2mmu_mte_sanitise(f->pfn, nr);
+	return s2mmu_mte_sanitise(vm, f->gfn & ~(u64)(nr - 1), f->pfn, nr);
 }
 
 /**

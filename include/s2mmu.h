@@ -248,6 +248,8 @@ struct s2mmu_slot_cache {
  * @dirty_log_harvests: S2MMU_GET_DIRTY_LOG and S2MMU_CLEAR_DIRTY_LOG calls
  *                      that succeeded.
  * @dirty_log_reprotected: pages a harvest cleaned and protected again.
+ * @mte_pages_sanitised: pages whose allocation tags an MTE VM's fault
+ *                       cleared before mapping them (arch-arm64/mte.c).
  */
 struct s2mmu_vm_stat {
 	atomic64_t remote_tlb_flush_requests;
@@ -260,6 +262,7 @@ struct s2mmu_vm_stat {
 	atomic64_t dirty_log_dbit_pages;
 	atomic64_t dirty_log_harvests;
 	atomic64_t dirty_log_reprotected;
+	atomic64_t mte_pages_sanitised;
 };
 
 /**

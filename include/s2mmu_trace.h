@@ -160,6 +160,20 @@ TRACE_EVENT(s2mmu_nx_recovered,
 		      __entry->level)
 );
 
+/* An MTE VM's fault cleared the tags of @cleared of the @nr pages of a leaf. */
+TRACE_EVENT(s2mmu_mte_sanitised,
+	    TP_PROTO(u64 gfn, unsigned long nr, unsigned long cleared),
+	    TP_ARGS(gfn, nr, cleared),
+	    TP_STRUCT__entry(__field(u64, gfn)
+			     __field(unsigned long, nr)
+			     __field(unsigned long, cleared)),
+	    TP_fast_assign(__entry->gfn = gfn;
+			   __entry->nr = nr;
+			   __entry->cleared = cleared;),
+	    TP_printk("gfn %llx pages %lu cleared %lu",
+		      __entry->gfn, __entry->nr, __entry->cleared)
+);
+
 #endif /* _S2MMU_TRACE_H */
 
 /*

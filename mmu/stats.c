@@ -139,6 +139,7 @@ static const struct s2mmu_stat_def s2mmu_vm_stats[] = {
 	S2MMU_VM_STAT("dirty_log_harvests", CUMULATIVE, dirty_log_harvests),
 	S2MMU_VM_STAT("dirty_log_reprotected", CUMULATIVE,
 		      dirty_log_reprotected),
+	S2MMU_VM_STAT("mte_pages_sanitised", CUMULATIVE, mte_pages_sanitised),
 };
 
 /* A vCPU's statistics. */

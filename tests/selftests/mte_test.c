@@ -228,8 +228,9 @@ static long stale_granules(struct __test_metadata *_metadata, size_t size,
 			   bool thp, bool skip_sanitise)
 {
 	struct s2mmu_translation t;
+	long nonzero = 0, sanitised;
 	struct guest g;
-	long nonzero = 0;
+	char path[96];
 	__u8 *tags;
 	char *mem;
 	size_t i;
@@ -254,6 +255,13 @@ static long stale_granules(struct __test_metadata *_metadata, size_t size,
 	if (skip_sanitise)
 		s2mmu_set_knob(KNOB_SKIP, 0);
 	EXPECT_EQ(S2MMU_EXIT_DONE, i);
+	/* The VM counts the pages it sanitised (debugfs, when mounted). */
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/debug/s2mmu/%d-%d/mte_pages_sanitised",
+		 getpid(), g.vm);
+	sanitised = s2mmu_read_long(path);
+	if (sanitised >= 0)
+		EXPECT_EQ(!skip_sanitise, sanitised > 0);
 	if (thp && s2mmu_thp_available()) {
 		EXPECT_EQ(0, s2mmu_translate(g.vcpu, GPA_BASE, &t));
 		TH_LOG("first leaf: level %u", t.level);
@@ -262,9 +270,9 @@ static long stale_granules(struct __test_metadata *_metadata, size_t size,
 		nonzero += tags[i] != 0;
 	/* And the data is the host's. */
 	EXPECT_EQ(0x5a, mem[size - 1]);
-	TH_LOG("%s%s: %ld of %zu granules with a non-zero tag",
+	TH_LOG("%s%s: %ld of %zu granules with a non-zero tag, %ld pages sanitised",
 	       thp ? "THP" : "4 KiB", skip_sanitise ? ", not sanitised" : "",
-	       nonzero, size / GRANULE);
+	       nonzero, size / GRANULE, sanitised);
 	guest_close(_metadata, &g);
 	munmap(mem, size);
 	free(tags);
