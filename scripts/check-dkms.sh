@@ -259,8 +259,9 @@ t_make_install() {
 	copy_tree "$mi" --include='/Makefile' --include='/packaging/***'
 	for k in $k61 $k612; do
 		mi_listing "$k" > "$scratch/mi-before-$k"
-		make -C "$mi" KDIR="/usr/src/linux-headers-$k" install ||
-			fail "make install ($k)"
+		# One job per CPU, as the other builds of make check.
+		make -j"$(nproc)" -C "$mi" KDIR="/usr/src/linux-headers-$k" \
+			install || fail "make install ($k)"
 		ko=$(ls /lib/modules/"$k"/updates/s2mmu.ko* 2>/dev/null)
 		[ -n "$ko" ] || fail "no module for $k"
 		[ "$(modinfo -k "$k" -n s2mmu)" = "$ko" ] || fail "depmod ($k)"
