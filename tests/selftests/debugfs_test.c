@@ -147,7 +147,7 @@ TEST_F(debugfs, modes)
 {
 	static const char * const files[] = {
 		"tables", "pf_fixed", "pages_4k", "invalidations",
-		"remote_tlb_flush", "table_pages", "age_calls",
+		"remote_tlb_flush_requests", "table_pages", "age_calls",
 	};
 	char path[256];
 	struct stat st;
@@ -187,12 +187,12 @@ TEST_F(debugfs, counters)
 
 	inval = df_counter(self->vm, "invalidations");
 	zaps = df_counter(self->vm, "zaps");
-	flushes = df_counter(self->vm, "remote_tlb_flush");
+	flushes = df_counter(self->vm, "remote_tlb_flush_requests");
 	ASSERT_EQ(0, munmap(self->mem, DF_PAGES * S2MMU_PAGE_SIZE));
 	self->mem = NULL;
 	EXPECT_EQ(inval + 1, df_counter(self->vm, "invalidations"));
 	EXPECT_EQ(zaps + 1, df_counter(self->vm, "zaps"));
-	EXPECT_LE(flushes + 1, df_counter(self->vm, "remote_tlb_flush"));
+	EXPECT_LE(flushes + 1, df_counter(self->vm, "remote_tlb_flush_requests"));
 	EXPECT_EQ(0, df_counter(self->vm, "pages_4k"));
 }
 
@@ -287,7 +287,7 @@ TEST_F(debugfs, open_outlives_vm)
 	snprintf(path, sizeof(path), "%s/tables", dir);
 	tables = open(path, O_RDONLY);
 	ASSERT_LE(0, tables);
-	snprintf(path, sizeof(path), "%s/faults", dir);
+	snprintf(path, sizeof(path), "%s/pf_fixed", dir);
 	faults = open(path, O_RDONLY);
 	ASSERT_LE(0, faults);
 	/* A first short read leaves the dump mid-way. */
