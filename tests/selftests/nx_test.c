@@ -49,6 +49,17 @@ static char nx_param(void)
 	return buf[0];
 }
 
+/* Put back the NX parameters a test changed ('Y'/'N'; -1: unread). */
+static void nx_params_restore(char nx, long ratio, long period)
+{
+	if (nx == 'Y' || nx == 'N')
+		s2mmu_write_str(NX_PARAM, nx == 'Y' ? "Y" : "N");
+	if (ratio >= 0)
+		s2mmu_set_knob(RATIO_PARAM, ratio);
+	if (period >= 0)
+		s2mmu_set_knob(PERIOD_PARAM, period);
+}
+
 FIXTURE(nx) {
 	int vm;
 	int vcpu;
@@ -144,12 +155,7 @@ FIXTURE_TEARDOWN(nx)
 		munmap(self->mem, self->size);
 	if (self->old_nr_hugepages >= 0)
 		s2mmu_set_knob(NR_HUGEPAGES, self->old_nr_hugepages);
-	if (self->old_nx == 'Y' || self->old_nx == 'N')
-		s2mmu_write_str(NX_PARAM, self->old_nx == 'Y' ? "Y" : "N");
-	if (self->old_ratio >= 0)
-		s2mmu_set_knob(RATIO_PARAM, self->old_ratio);
-	if (self->old_period >= 0)
-		s2mmu_set_knob(PERIOD_PARAM, self->old_period);
+	nx_params_restore(self->old_nx, self->old_ratio, self->old_period);
 }
 
 static __u64 hpage(int i)
@@ -835,12 +841,7 @@ FIXTURE_TEARDOWN(nx_storm)
 	if (self->s.mem)
 		munmap(self->s.mem, ST_PAGES * PG);
 	free(self->s.pages);
-	if (self->old_nx == 'Y' || self->old_nx == 'N')
-		s2mmu_write_str(NX_PARAM, self->old_nx == 'Y' ? "Y" : "N");
-	if (self->old_ratio >= 0)
-		s2mmu_set_knob(RATIO_PARAM, self->old_ratio);
-	if (self->old_period >= 0)
-		s2mmu_set_knob(PERIOD_PARAM, self->old_period);
+	nx_params_restore(self->old_nx, self->old_ratio, self->old_period);
 }
 
 TEST_F_TIMEOUT(nx_storm, recovery_racing_faults, 3600)
@@ -1043,11 +1044,7 @@ TEST_F_TIMEOUT(nx_many, armed_create_close_unload, 300)
 		ASSERT_EQ(0, s2mmu_load_module())
 			TH_LOG("reload: %s", strerror(errno));
 	}
-	s2mmu_write_str(NX_PARAM, old == 'Y' ? "Y" : "N");
-	if (old_ratio >= 0)
-		s2mmu_set_knob(RATIO_PARAM, old_ratio);
-	if (old_period >= 0)
-		s2mmu_set_knob(PERIOD_PARAM, old_period);
+	nx_params_restore(old, old_ratio, old_period);
 }
 
 /* Who may opt out, and which VM types can. */
