@@ -19,7 +19,8 @@ SPLAT = re.compile(
     r'circular locking|suspicious RCU|inconsistent lock state|'
     r'sleeping function called from invalid context|'
     r'general protection fault|refcount_t:|list_add corruption|'
-    r'list_del corruption|Call Trace:')
+    r'list_del corruption|Call Trace:|blocked for more than|'
+    r'detected stalls? on|self-detected stall')
 # Our own marker written into the kernel log before insmod, and the boot
 # banners of the debug kernel's checkers (they are not reports).
 IGNORE = re.compile(r's2mmu-test: loading s2mmu.ko|'
@@ -84,6 +85,15 @@ def main():
                 print('# %s: %.1f s' % (f[1], float(f[3]) - float(f[2])))
             except (IndexError, ValueError):
                 pass
+            continue
+        # The init's watchdog: a binary past its time, and what its
+        # threads were blocked in.
+        if l.startswith('S2MMU-HANG '):
+            f = l.split()
+            result('FAIL', '%s:hung (%s)' % (f[1], ' '.join(f[2:])))
+            continue
+        if l.startswith('S2MMU-STACK '):
+            print('#   ' + l[len('S2MMU-STACK '):])
             continue
         if binary is None:
             continue

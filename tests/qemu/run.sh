@@ -18,7 +18,10 @@
 #
 # Environment: S2MMU_ACCEL=kvm tries KVM first (falling back to TCG);
 # S2MMU_QEMU_TIMEOUT (seconds) bounds one boot (default per target:
-# 900, 2700 for x86_64-debug).
+# 900, 2700 for x86_64-debug); S2MMU_HANG_SECONDS bounds one selftest
+# binary (default a third of that): past it the init prints the stacks
+# of the binary's threads and the kernel's blocked tasks, kills it and
+# goes on, and the binary fails as "hung".
 #
 # --mirror (x86_64 targets): mirror-all instead of the selftests, real
 # programs under LD_PRELOAD=s2mmu_mirror.so (tests/mirror/).
@@ -165,6 +168,9 @@ boot() {
 	s2_target_vars "$target"
 	[ -f "$T_IMAGE" ] || s2_die "$T_IMAGE missing: run scripts/deps.sh"
 	cmdline="loglevel=1 panic=-1 $T_CMDLINE s2mmu.mode=$mode"
+	# A third of the boot's time for one selftest binary: past it the
+	# init's watchdog dumps its stacks and kills it.
+	cmdline="$cmdline s2mmu.hang=${S2MMU_HANG_SECONDS:-$((${S2MMU_QEMU_TIMEOUT:-$T_TIMEOUT} / 3))}"
 	[ -z "$filter" ] || cmdline="$cmdline s2mmu.filter=$filter"
 	[ -z "$targs" ] || cmdline="$cmdline s2mmu.args=$(echo "$targs" | tr ' ' ,)"
 	env=$T_TEST_ENV${T_TEST_ENV:+${tenv:+,}}$tenv
