@@ -548,8 +548,10 @@ static int tr_trace_cmd(const char *const argv[])
 	if (pid < 0)
 		return -1;
 	if (!pid) {
-		int null = open("/dev/null", O_WRONLY);
+		int null = open("/dev/null", O_RDWR);
 
+		/* Not the console: trace-cmd has nothing to read there. */
+		dup2(null, 0);
 		dup2(null, 1);
 		dup2(null, 2);
 		execv(TRACE_CMD, (char *const *)argv);
@@ -576,7 +578,6 @@ TEST_F(trace, trace_cmd)
 	static const char * const extract[] = {
 		"trace-cmd", "extract", "-o", TRACE_DAT, NULL
 	};
-	static const char * const reset[] = { "trace-cmd", "reset", NULL };
 	char cmd[256], *text;
 	size_t len = 0;
 	int i, ret, nr;
@@ -595,11 +596,15 @@ TEST_F(trace, trace_cmd)
 	tr_fault_pages(_metadata, self);
 	ret = tr_trace_cmd(extract);
 	EXPECT_EQ(0, ret) TH_LOG("trace-cmd extract: status %#x", ret);
-	ret = tr_trace_cmd(reset);
-	EXPECT_EQ(0, ret) TH_LOG("trace-cmd reset: status %#x", ret);
+	/*
+	 * Undo only what "start" did (the event, tracing on): "trace-cmd
+	 * reset" rewrites every tracing setting and instance, far more than
+	 * this case touched, and the cases after it set their own.
+	 */
+	EXPECT_EQ(0, tr_enable("s2mmu_spte_requested", false));
 
 	snprintf(cmd, sizeof(cmd), TRACE_CMD " report -i " TRACE_DAT
-		 " 2>/dev/null");
+		 " </dev/null 2>/dev/null");
 	f = popen(cmd, "r");
 	ASSERT_NE(NULL, f);
 	text = malloc(1 << 20);
