@@ -593,15 +593,15 @@ TEST_F(trace, trace_cmd)
 	ASSERT_EQ(0, tr_clear());
 	ret = tr_trace_cmd(start);
 	ASSERT_EQ(0, ret) TH_LOG("trace-cmd start: status %#x", ret);
+	/*
+	 * The teardown undoes only what "start" did (the event, tracing
+	 * on): "trace-cmd reset" would rewrite every tracing setting and
+	 * instance, far more than this case touched.
+	 */
+	self->events = "s2mmu_spte_requested";
 	tr_fault_pages(_metadata, self);
 	ret = tr_trace_cmd(extract);
 	EXPECT_EQ(0, ret) TH_LOG("trace-cmd extract: status %#x", ret);
-	/*
-	 * Undo only what "start" did (the event, tracing on): "trace-cmd
-	 * reset" rewrites every tracing setting and instance, far more than
-	 * this case touched, and the cases after it set their own.
-	 */
-	EXPECT_EQ(0, tr_enable("s2mmu_spte_requested", false));
 
 	snprintf(cmd, sizeof(cmd), TRACE_CMD " report -i " TRACE_DAT
 		 " </dev/null 2>/dev/null");
