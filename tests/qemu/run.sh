@@ -167,7 +167,12 @@ boot() {
 	local target=$1 initrd=$2 log=$3 cmdline qemu accel env
 	s2_target_vars "$target"
 	[ -f "$T_IMAGE" ] || s2_die "$T_IMAGE missing: run scripts/deps.sh"
-	cmdline="loglevel=1 panic=-1 $T_CMDLINE s2mmu.mode=$mode"
+	# A soft lockup starves the init's watchdog: end the boot at once
+	# and replay the whole kernel log, backtraces of every CPU included,
+	# past loglevel=1.
+	cmdline="loglevel=1 panic=-1 softlockup_panic=1"
+	cmdline="$cmdline softlockup_all_cpu_backtrace=1 panic_print=0x20"
+	cmdline="$cmdline $T_CMDLINE s2mmu.mode=$mode"
 	# A third of the boot's time for one selftest binary: past it the
 	# init's watchdog dumps its stacks and kills it.
 	cmdline="$cmdline s2mmu.hang=${S2MMU_HANG_SECONDS:-$((${S2MMU_QEMU_TIMEOUT:-$T_TIMEOUT} / 3))}"
