@@ -67,6 +67,41 @@ static bool tr_available(void)
 }
 
 /*
+ * While any event is on, the "record-cmd" option (on by default) hooks
+ * the scheduler's sched_switch and sched_wakeup tracepoints to save task
+ * names, so turning the first event on or the last one off patches the
+ * scheduler's text (text_poke_bp()).  On the x86_64 6.1 kernel under
+ * QEMU TCG that patching now and then never ends: the patching CPU waits
+ * in an IPI (smp_call_function_many_cond() from text_poke_bp_batch(),
+ * from event_enable_write()) for the other CPU, which sits in exc_int3()
+ * from the patched site in __schedule(), interrupts off, at every NMI
+ * backtrace; both CPUs stay stuck (a soft lockup, then nothing runs).
+ * The cases read no task names: record-cmd stays off while their events
+ * are on, so only s2mmu's own tracepoints are patched (none of them in
+ * code that runs with interrupts off), and is put back afterwards.
+ */
+static int tr_saved_record_cmd = -1;	/* record-cmd before the case */
+
+static int tr_record_cmd_off(void)
+{
+	long v = s2mmu_read_long(TRACEFS "/options/record-cmd");
+
+	if (v < 0)
+		return 0;	/* no such option: nothing hooks the scheduler */
+	if (tr_saved_record_cmd < 0)
+		tr_saved_record_cmd = v;
+	return v ? tr_write("options/record-cmd", "0") : 0;
+}
+
+/* Only once the case's events are off: no probe is registered then. */
+static void tr_record_cmd_restore(void)
+{
+	if (tr_saved_record_cmd > 0)
+		tr_write("options/record-cmd", "1");
+	tr_saved_record_cmd = -1;
+}
+
+/*
  * Turn the s2mmu events in @events (a comma-separated list) on, after
  * emptying the buffer, or off.  Only the events a case reads are turned
  * on: each change patches kernel text, which is slow under TCG.
@@ -78,6 +113,8 @@ static int tr_enable(const char *events, bool on)
 
 	ret = tr_write("tracing_on", "0");
 	if (!ret && on)
+		ret = tr_record_cmd_off();
+	if (!ret && on)
 		ret = tr_clear();
 	snprintf(list, sizeof(list), "%s", events);
 	for (e = strtok_r(list, ",", &save); e && !ret;
@@ -87,6 +124,8 @@ static int tr_enable(const char *events, bool on)
 	}
 	if (!ret && on)
 		ret = tr_write("tracing_on", "1");
+	if (!on)
+		tr_record_cmd_restore();
 	return ret;
 }
 
@@ -590,15 +629,19 @@ TEST_F(trace, trace_cmd)
 	if (variant->type != S2MMU_VM_X86_TDP)
 		SKIP(return, "trace-cmd runs on the x86_tdp variant only");
 	unlink(TRACE_DAT);
+	ASSERT_EQ(0, tr_record_cmd_off());
+	/* The teardown turns record-cmd back on (tr_enable()). */
+	self->events = "s2mmu_spte_requested";
 	ASSERT_EQ(0, tr_clear());
 	ret = tr_trace_cmd(start);
 	ASSERT_EQ(0, ret) TH_LOG("trace-cmd start: status %#x", ret);
+	ASSERT_EQ(0, s2mmu_read_long(TRACEFS "/options/record-cmd"))
+		TH_LOG("trace-cmd start turned record-cmd on");
 	/*
 	 * The teardown undoes only what "start" did (the event, tracing
 	 * on): "trace-cmd reset" would rewrite every tracing setting and
 	 * instance, far more than this case touched.
 	 */
-	self->events = "s2mmu_spte_requested";
 	tr_fault_pages(_metadata, self);
 	ret = tr_trace_cmd(extract);
 	EXPECT_EQ(0, ret) TH_LOG("trace-cmd extract: status %#x", ret);
