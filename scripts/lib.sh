@@ -82,29 +82,35 @@ s2_debug_kernel_dir() {
 # Kernel targets: name -> headers dir, arch, cross prefix, image.
 # s2_target_vars NAME sets T_KDIR T_ARCH T_CROSS T_IMAGE T_QEMU_ARCH, and
 # for QEMU T_QEMU_MACHINE (x86_64 only), T_QEMU_MEM, T_TIMEOUT (seconds,
-# one boot), T_CMDLINE (extra kernel parameters) and T_TEST_ENV (the
-# selftests' environment on that target, NAME=VALUE,...).
+# one boot), T_CMDLINE (extra kernel parameters), T_TEST_ENV (the
+# selftests' environment on that target, NAME=VALUE,...) and T_MODULES
+# (the kernel's /lib/modules/VERSION as Debian's image package holds it,
+# empty for a kernel built here without modules).
 s2_target_vars() {
 	local abi
 	T_QEMU_MACHINE=pc T_QEMU_MEM=2G T_TIMEOUT=900 T_CMDLINE= T_TEST_ENV=
+	T_MODULES=
 	case "$1" in
 	x86_64-6.1)
 		abi=$(s2_abi_61) || s2_die "6.1 headers missing: run scripts/deps.sh"
 		T_KDIR=/usr/src/linux-headers-$abi-amd64
 		T_ARCH=x86_64 T_CROSS= T_QEMU_ARCH=x86_64
 		T_IMAGE=$S2MMU_CACHE/images/amd64-$abi/boot/vmlinuz-$abi-amd64
+		T_MODULES=$S2MMU_CACHE/images/amd64-$abi/lib/modules/$abi-amd64
 		;;
 	x86_64-6.12)
 		abi=$(s2_abi_612) || s2_die "6.12 headers missing: run scripts/deps.sh"
 		T_KDIR=/usr/src/linux-headers-$abi-amd64
 		T_ARCH=x86_64 T_CROSS= T_QEMU_ARCH=x86_64
 		T_IMAGE=$S2MMU_CACHE/images/amd64-$abi/boot/vmlinuz-$abi-amd64
+		T_MODULES=$S2MMU_CACHE/images/amd64-$abi/lib/modules/$abi-amd64
 		;;
 	arm64-6.12)
 		abi=$(s2_abi_612) || s2_die "6.12 headers missing: run scripts/deps.sh"
 		T_KDIR=$S2MMU_CACHE/arm64/usr/src/linux-headers-$abi-arm64
 		T_ARCH=arm64 T_CROSS=aarch64-linux-gnu- T_QEMU_ARCH=aarch64
 		T_IMAGE=$S2MMU_CACHE/images/arm64-$abi/boot/vmlinuz-$abi-arm64
+		T_MODULES=$S2MMU_CACHE/images/arm64-$abi/lib/modules/$abi-arm64
 		# TCG runs an arm64 guest at about half the x86_64 speed:
 		# fuzz_test 5,000 iterations, scale_test 128 MiB and nx_test
 		# 200 armed VMs in make check (31, 34 and 30 s at the x86

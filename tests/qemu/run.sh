@@ -113,6 +113,7 @@ make_initramfs() {
 		cp "$S2MMU_BUILD/$target/$flavour/s2mmu.ko" "$root/lib/modules/"
 	fi
 	[ -z "$udev_rules" ] || udev_initramfs "$target" "$root"
+	[ "$mode" != test ] || zram_initramfs "$target" "$root"
 	[ "$mode" != test ] || trace_cmd_initramfs "$target" "$root"
 	cp -r "$S2MMU_BUILD/$target/user/tests" "$S2MMU_BUILD/$target/user/tools" "$root/"
 	[ "$mode" != mirror ] || mirror_initramfs "$target" "$root"
@@ -146,6 +147,42 @@ trace_cmd_initramfs() {
 		return 0
 	fi
 	copy_with_libs "$(command -v trace-cmd)" "$2" /usr/bin/trace-cmd
+}
+
+# zram_initramfs TARGET ROOT: the target kernel's zram module and the
+# modules it depends on (modinfo), uncompressed (busybox insmod takes no
+# .ko.xz), under /lib/modules/VERSION with depmod's modules.dep, so a
+# test that needs swap can `modprobe zram` and set up a device of its
+# own (mte_test's swap case).  Nothing loads them at boot: the other
+# tests run without swap, as before.  The debug kernel has zram built in.
+zram_initramfs() {
+	local target=$1 root=$2 kver name ko rel seen=" "
+	local -a todo=(zram) deps
+	s2_target_vars "$target"
+	[ -n "$T_MODULES" ] || return 0
+	kver=${T_MODULES##*/}
+	while [ ${#todo[@]} -gt 0 ]; do
+		name=${todo[0]}
+		todo=("${todo[@]:1}")
+		case "$seen" in *" $name "*) continue ;; esac
+		seen="$seen$name "
+		ko=$(find "$T_MODULES/kernel" \( -name "$name.ko" -o \
+			-name "$name.ko.xz" \) -print -quit)
+		[ -n "$ko" ] || s2_die "$target: no module $name in $T_MODULES"
+		rel=${ko#"$T_MODULES"/}
+		rel=${rel%.xz}
+		mkdir -p "$root/lib/modules/$kver/$(dirname "$rel")"
+		case "$ko" in
+		*.xz) xz -dc "$ko" > "$root/lib/modules/$kver/$rel" ;;
+		*) cp "$ko" "$root/lib/modules/$kver/$rel" ;;
+		esac
+		echo "$rel" >> "$root/lib/modules/$kver/modules.order"
+		read -ra deps <<< "$(modinfo -F depends "$ko" | tr , ' ')"
+		todo+=("${deps[@]}")
+	done
+	cp "$T_MODULES/modules.builtin" "$T_MODULES/modules.builtin.modinfo" \
+		"$root/lib/modules/$kver/"
+	depmod -b "$root" "$kver"
 }
 
 # udev_initramfs TARGET ROOT: udevadm and its libraries, the rules file and the users and groups the tests use.

@@ -218,6 +218,17 @@ static int leave_stale_tags(size_t size, bool thp)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* The pages the VM sanitised (debugfs), or -1 when it cannot be read. */
+static long sanitised_pages(const struct guest *g)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path),
+		 "/sys/kernel/debug/s2mmu/%d-%d/mte_pages_sanitised",
+		 getpid(), g->vm);
+	return s2mmu_read_long(path);
+}
+
 /*
  * Stale tags: the helper leaves tags in freed pages; fresh anonymous
  * memory (not PROT_MTE, so the host never initialised its tags) mapped
@@ -230,7 +241,6 @@ static long stale_granules(struct __test_metadata *_metadata, size_t size,
 	struct s2mmu_translation t;
 	long nonzero = 0, sanitised;
 	struct guest g;
-	char path[96];
 	__u8 *tags;
 	char *mem;
 	size_t i;
@@ -256,10 +266,7 @@ static long stale_granules(struct __test_metadata *_metadata, size_t size,
 		s2mmu_set_knob(KNOB_SKIP, 0);
 	EXPECT_EQ(S2MMU_EXIT_DONE, i);
 	/* The VM counts the pages it sanitised (debugfs, when mounted). */
-	snprintf(path, sizeof(path),
-		 "/sys/kernel/debug/s2mmu/%d-%d/mte_pages_sanitised",
-		 getpid(), g.vm);
-	sanitised = s2mmu_read_long(path);
+	sanitised = sanitised_pages(&g);
 	if (sanitised >= 0)
 		EXPECT_EQ(!skip_sanitise, sanitised > 0);
 	if (thp && s2mmu_thp_available()) {
@@ -794,7 +801,7 @@ TEST(refuse_slots)
  * Migration (MADV_SOFT_OFFLINE moves the page to a new frame) keeps the
  * tags the guest stored: the kernel copies them with the data, and the
  * guest's refault of the new frame (tagged already) does not clear them.
- * Swap-out would need a swap device, which the test initramfs lacks.
+ * Swap-out: swap_keeps_tags below.
  */
 TEST(migrate_keeps_tags)
 {
@@ -834,6 +841,129 @@ TEST(migrate_keeps_tags)
 	if (after)
 		EXPECT_EQ(after * PG, t.hpa);
 	EXPECT_EQ(9, mem[size - 1]);
+	guest_close(_metadata, &g);
+	munmap(mem, size);
+}
+
+/*
+ * Swap-out keeps the tags the guest stored: the kernel saves them when
+ * it writes the page out (arch_prepare_to_swap(), arm64's mteswap.c)
+ * and restores them into the page the refault reads it back into, which
+ * comes back PG_mte_tagged, so the module does not sanitise it.  The
+ * swap device is a zram device of the test's own (s2mmu_swap_on()).
+ * Not vacuous: the pages must have left memory (swap entries in
+ * pagemap, not in the swap cache either, held by zram) and stage 2, or
+ * the tags would simply have stayed where the guest stored them.
+ */
+FIXTURE(swap) {
+	struct s2mmu_swap swap;
+};
+
+FIXTURE_SETUP(swap)
+{
+	self->swap = (struct s2mmu_swap){ .zram = -1 };
+}
+
+/* In the parent: swap goes off even after a failed assertion or crash. */
+FIXTURE_TEARDOWN_PARENT(swap)
+{
+	EXPECT_EQ(0, s2mmu_swap_off(&self->swap));
+}
+
+/* How many of the @n pages at @p are out in swap and not in memory. */
+static size_t swapped_out(char *p, size_t n)
+{
+	unsigned char vec[8];
+	size_t i, out = 0;
+
+	if (n > sizeof(vec) || mincore(p, n * PG, vec))
+		return 0;
+	for (i = 0; i < n; i++)
+		out += s2mmu_pagemap_swapped(p + i * PG) && !(vec[i] & 1);
+	return out;
+}
+
+TEST_F(swap, swap_keeps_tags)
+{
+	/* Page 0 stays in memory; pages 1-3 go out to swap. */
+	const size_t n = 4, size = n * PG, nout = n - 1;
+	__u8 tags[4 * TAGS_PER_PAGE], out[4 * TAGS_PER_PAGE];
+	struct s2mmu_translation t;
+	long stored, before, after;
+	size_t i, bad, gone = 0;
+	struct guest g;
+	char why[128];
+	int tries;
+	char *mem;
+
+	if (!host_has_mte())
+		SKIP(return, NO_MTE);
+	if (s2mmu_swap_on(&self->swap, "16M", why, sizeof(why)))
+		SKIP(return, "no swap: %s", why);
+	/* The faults and MADV_PAGEOUT's LRU drain on one CPU. */
+	pin_cpu0();
+	mem = anon(size, false);
+	ASSERT_NE(NULL, mem);
+	for (i = 0; i < n; i++)
+		s2mmu_fill_page(mem + i * PG, i + 1);
+	ASSERT_EQ(0, guest_open(&g, mem, size));
+	for (i = 0; i < size / GRANULE; i++)
+		tags[i] = pattern(i, 6);
+	ASSERT_EQ(S2MMU_EXIT_DONE, guest_tags(g.vcpu, g.run,
+					      S2MMU_OP_STORE_TAGS, GPA_BASE,
+					      tags, size));
+	ASSERT_EQ(0, s2mmu_translate(g.vcpu, GPA_BASE + PG, &t));
+	ASSERT_TRUE(t.present);
+
+	/* A page still in an LRU batch is not reclaimed: try again. */
+	stored = s2mmu_zram_stored(self->swap.zram);
+	for (tries = 1; tries <= 5; tries++) {
+		ASSERT_EQ(0, madvise(mem + PG, nout * PG, MADV_PAGEOUT));
+		gone = swapped_out(mem + PG, nout);
+		if (gone == nout)
+			break;
+	}
+	stored = s2mmu_zram_stored(self->swap.zram) - stored;
+	TH_LOG("%zu of %zu pages out after %d MADV_PAGEOUT, zram took %ld bytes",
+	       gone, nout, tries, stored);
+	ASSERT_EQ(nout, gone);
+	EXPECT_LE((long)(nout * PG), stored);
+	for (i = 1; i < n; i++) {
+		ASSERT_EQ(0, s2mmu_translate(g.vcpu, GPA_BASE + i * PG, &t));
+		EXPECT_FALSE(t.present) TH_LOG("page %zu still in stage 2", i);
+	}
+
+	/* The guest's tag loads refault the pages from swap. */
+	before = sanitised_pages(&g);
+	ASSERT_EQ(S2MMU_EXIT_DONE, guest_tags(g.vcpu, g.run, S2MMU_OP_LOAD_TAGS,
+					      GPA_BASE, out, size));
+	after = sanitised_pages(&g);
+	for (i = 0; i < n; i++) {
+		size_t j;
+
+		for (bad = 0, j = i * TAGS_PER_PAGE;
+		     j < (i + 1) * TAGS_PER_PAGE; j++)
+			bad += out[j] != tags[j];
+		EXPECT_EQ(0, bad)
+			TH_LOG("page %zu: %zu granules lost their tags (%u, not %u)",
+			       i, bad, out[i * TAGS_PER_PAGE],
+			       tags[i * TAGS_PER_PAGE]);
+	}
+	TH_LOG("refault: the VM had sanitised %ld pages, now %ld", before,
+	       after);
+	if (before >= 0 && after >= 0)
+		EXPECT_EQ(before, after) TH_LOG("the swapped-in pages were sanitised");
+	EXPECT_EQ(0, swapped_out(mem + PG, nout));
+	for (i = 0; i < n; i++) {
+		__u64 pfn = s2mmu_pagemap_pfn(mem + i * PG);
+
+		ASSERT_EQ(0, s2mmu_translate(g.vcpu, GPA_BASE + i * PG, &t));
+		EXPECT_TRUE(t.present);
+		if (pfn)
+			EXPECT_EQ(pfn * PG, t.hpa) TH_LOG("page %zu", i);
+		EXPECT_TRUE(s2mmu_check_page(mem + i * PG, i + 1))
+			TH_LOG("page %zu: data", i);
+	}
 	guest_close(_metadata, &g);
 	munmap(mem, size);
 }

@@ -4,7 +4,8 @@
  * vCPU, slot, run, translate, invariants; linked into every selftest by
  * tests/selftests/Makefile) and, here, what only the tests need: module
  * unload/reload, test knobs, capabilities, data patterns, random numbers,
- * MGLRU aging and the kselftest-harness assertions.
+ * MGLRU aging, a swap device of a test's own and the kselftest-harness
+ * assertions.
  */
 #ifndef _S2MMU_UTIL_H
 #define _S2MMU_UTIL_H
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/swap.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -337,6 +339,113 @@ static inline int s2mmu_mglru_age(void)
 	}
 	close(fd);
 	return n;
+}
+
+/*
+ * A swap device of a test's own: a zram device added for it (zram is
+ * loaded with modprobe when it is not yet: the test initramfs carries the
+ * module, see tests/qemu/run.sh), made swap and swapped on at the
+ * highest priority, so what the test pages out goes there.  The other
+ * tests run without swap, so s2mmu_swap_off() undoes exactly what
+ * s2mmu_swap_on() did; call it from a FIXTURE_TEARDOWN_PARENT(), which
+ * runs after a failed assertion or a crash of the test too.
+ */
+#define S2MMU_ZRAM_CONTROL	"/sys/class/zram-control"
+
+struct s2mmu_swap {
+	int zram;		/* the zram device's number; -1: none */
+	bool loaded;		/* zram was loaded for it */
+	bool on;		/* swapped on */
+	char dev[32];		/* /dev/zramN */
+};
+
+/* Undo s2mmu_swap_on(), also a partial one; 0, or -1 if a step failed. */
+static inline int s2mmu_swap_off(struct s2mmu_swap *s)
+{
+	char val[16];
+	int ret = 0;
+
+	if (s->on) {
+		if (swapoff(s->dev))
+			ret = -1;
+		s->on = false;
+	}
+	if (s->zram >= 0) {
+		/* Resets the device (frees its memory) and removes it. */
+		snprintf(val, sizeof(val), "%d", s->zram);
+		if (s2mmu_write_str(S2MMU_ZRAM_CONTROL "/hot_remove", val))
+			ret = -1;
+		s->zram = -1;
+	}
+	if (s->loaded) {
+		if (system("modprobe -r zram >/dev/null 2>&1"))
+			ret = -1;
+		s->loaded = false;
+	}
+	return ret;
+}
+
+/*
+ * Swap of @size bytes ("16M": zram's disksize syntax).  0, or -1 with
+ * the reason (for a SKIP) in @why and nothing left behind.
+ */
+static inline int s2mmu_swap_on(struct s2mmu_swap *s, const char *size,
+				char *why, size_t len)
+{
+	char path[64], cmd[96];
+	long id;
+	int ret;
+
+	*s = (struct s2mmu_swap){ .zram = -1 };
+	if (geteuid() != 0) {
+		snprintf(why, len, "a swap device needs root");
+		return -1;
+	}
+	if (access(S2MMU_ZRAM_CONTROL, F_OK)) {
+		/* No device of its own: the only one is added below. */
+		if (system("modprobe zram num_devices=0 >/dev/null 2>&1") ||
+		    access(S2MMU_ZRAM_CONTROL, F_OK)) {
+			snprintf(why, len, "no zram (modprobe zram failed)");
+			return -1;
+		}
+		s->loaded = true;
+	}
+	id = s2mmu_read_long(S2MMU_ZRAM_CONTROL "/hot_add");
+	if (id < 0) {
+		snprintf(why, len, "zram: no device added (hot_add)");
+		goto fail;
+	}
+	s->zram = id;
+	snprintf(s->dev, sizeof(s->dev), "/dev/zram%ld", id);
+	snprintf(path, sizeof(path), "/sys/block/zram%ld/disksize", id);
+	ret = s2mmu_write_str(path, size);
+	if (ret) {
+		snprintf(why, len, "%s: %s", path, strerror(-ret));
+		goto fail;
+	}
+	snprintf(cmd, sizeof(cmd), "mkswap %s >/dev/null 2>&1", s->dev);
+	if (system(cmd)) {
+		snprintf(why, len, "%s failed", cmd);
+		goto fail;
+	}
+	if (swapon(s->dev, SWAP_FLAG_PREFER | SWAP_FLAG_PRIO_MASK)) {
+		snprintf(why, len, "swapon %s: %s", s->dev, strerror(errno));
+		goto fail;
+	}
+	s->on = true;
+	return 0;
+fail:
+	s2mmu_swap_off(s);
+	return -1;
+}
+
+/* zram device @zram's orig_data_size (bytes stored), or -1. */
+static inline long s2mmu_zram_stored(int zram)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/block/zram%d/mm_stat", zram);
+	return s2mmu_read_long(path);
 }
 
 #endif /* _S2MMU_UTIL_H */

@@ -38,7 +38,8 @@ void *s2mmu_alloc_aligned(size_t size, size_t align)
 	return a;
 }
 
-__u64 s2mmu_pagemap_pfn(const void *addr)
+/* The /proc/self/pagemap entry of @addr, 0 when it cannot be read. */
+static __u64 pagemap_entry(const void *addr)
 {
 	__u64 ent = 0;
 	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -49,9 +50,21 @@ __u64 s2mmu_pagemap_pfn(const void *addr)
 	if (pread(fd, &ent, sizeof(ent), off) != sizeof(ent))
 		ent = 0;
 	close(fd);
+	return ent;
+}
+
+__u64 s2mmu_pagemap_pfn(const void *addr)
+{
+	__u64 ent = pagemap_entry(addr);
+
 	if (!(ent & (1ULL << 63)))
 		return 0;
 	return ent & ((1ULL << 55) - 1);
+}
+
+bool s2mmu_pagemap_swapped(const void *addr)
+{
+	return pagemap_entry(addr) & (1ULL << 62);
 }
 
 bool s2mmu_thp_available(void)

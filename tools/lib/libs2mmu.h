@@ -218,6 +218,8 @@ void *s2mmu_alloc_aligned(size_t size, size_t align);
  * not present or the frame is hidden (not CAP_SYS_ADMIN).
  */
 __u64 s2mmu_pagemap_pfn(const void *addr);
+/* @addr's page is out in swap (pagemap's swapped bit, 62). */
+bool s2mmu_pagemap_swapped(const void *addr);
 /* Transparent huge pages can be had (always, or with MADV_HUGEPAGE). */
 bool s2mmu_thp_available(void);
 
