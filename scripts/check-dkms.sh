@@ -28,8 +28,8 @@
 #   dkms:qemu-arm64-6.12  with S2MMU_DKMS_ARM64_BOOT=1 only: the DKMS-built
 #                         arm64 module in QEMU, vm_test
 #   dkms:machine-restored the machine is as it was before (modules.*
-#                         files, /usr/src, /var/lib/dkms, udev rules,
-#                         groups, dpkg)
+#                         files, /usr/src, /var/lib/dkms, /boot's
+#                         initramfs images, udev rules, groups, dpkg)
 #
 # Whatever happens, everything it changed is undone on exit.
 set -uo pipefail
@@ -73,13 +73,16 @@ fail() { echo "FAILED: $*"; exit 1; }
 
 # What the tests may change, as a listing to compare: the files under
 # /lib/modules/*/ (kernel/ is dpkg's and left alone) with the sums of
-# depmod's output, /usr/src and /var/lib/dkms, the udev rules, the
-# accounts and their backups, the package.
+# depmod's output, /usr/src and /var/lib/dkms, /boot (size and mtime:
+# an initramfs rebuilt by a kernel hook) and initramfs-tools' state,
+# the udev rules, the accounts and their backups, the package.
 snapshot() {
 	local k
 	for k in /lib/modules/*/; do
 		find "$k" -path "${k}kernel" -prune -o -printf '%p %y %m\n'
 	done
+	find /boot /var/lib/initramfs-tools -maxdepth 1 \
+		-printf '%p %y %m %s %T@\n'
 	find /usr/src /var/lib/dkms /etc/udev/rules.d /lib/udev/rules.d \
 		-maxdepth 1 -printf '%p %y %m\n'
 	ls -d /var/lib/s2mmu /var/lib/s2mmu-dkms 2>/dev/null
