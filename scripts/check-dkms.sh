@@ -10,8 +10,13 @@
 #                         an excluded kernel release and such a .config
 #   dkms:KVER             the sources copied as README.md's DKMS steps
 #                         copy them: dkms add, build, install for
-#                         Debian's 6.1 and 6.12 amd64 headers; modinfo of
-#                         the installed module (name, version, vermagic)
+#                         Debian's 6.1 amd64 headers; modinfo of the
+#                         installed module (name, version, vermagic)
+#   dkms:autoinstall-KVER for the 6.12 amd64 headers, no dkms build or
+#                         install: the hook their package's postinst runs
+#                         (/etc/kernel/header_postinst.d/dkms KVER) builds
+#                         and installs it (AUTOINSTALL), the same checks;
+#                         the hook writes nothing else (no initramfs)
 #   dkms:arm64-KVER       dkms build for the arm64 6.12 headers (cross,
 #                         --kernelsourcedir), an AArch64 module
 #   dkms:remove           dkms remove --all leaves no module, no DKMS tree
@@ -229,6 +234,53 @@ t_dkms_kernel() {
 	check_installed "$k"
 }
 
+# The rebuild for a new kernel (AUTOINSTALL in dkms.conf): no dkms
+# build or install, only the hook linux-headers-KVER's postinst runs,
+# as it runs it (linux-run-hooks: run-parts --arg=KVER with
+# DEB_MAINT_PARAMS).  Debian 12's hook execs dkms_autoinstaller start
+# KVER: dkms autoinstall --kernelver KVER, which builds and installs
+# every module of the DKMS tree not installed for KVER yet.  The
+# image's hook (postinst.d/dkms) is the same script; the image's
+# initramfs-tools hook is not run here, and this hook updates no
+# initramfs (dkms 3.0.10 has no REMAKE_INITRD): checked, with all it
+# wrote.
+t_dkms_autoinstall() {
+	local k=$1 hook=/etc/kernel/header_postinst.d/dkms m others='' p bad=0
+	[ -x "$hook" ] || fail "no $hook"
+	[ ! -e /etc/dkms/no-autoinstall ] ||
+		fail "/etc/dkms/no-autoinstall: autoinstall disabled on this machine"
+	# Another module of the tree would be built too, and stay.
+	for m in $(dkms status | sed -n 's|^\([^/,:]*\)/.*|\1|p' | sort -u); do
+		[ "$m" = s2mmu ] && continue
+		dkms status "$m" -k "$k" | grep -q ': installed' || others+=" $m"
+	done
+	[ -z "$others" ] || fail "the hook would build$others for $k too"
+	# Added only ("s2mmu/VERSION: added"), as after dkms add.
+	dkms status "s2mmu/$ver" -k "$k" | grep -F ", $k, " &&
+		fail "s2mmu already built for $k before the hook"
+	touch "$scratch/hook-stamp"
+	DEB_MAINT_PARAMS=configure "$hook" "$k" || fail "$hook $k: status $?"
+	# What the hook wrote: the module's DKMS tree, the module and
+	# depmod's files for KVER (the MOK key at a first signing), no
+	# initramfs, nothing else.
+	find /boot /etc /lib/modules /usr/src /var/lib/dkms \
+		/var/lib/initramfs-tools -xdev -newer "$scratch/hook-stamp" \
+		2>/dev/null | sort > "$scratch/hook-wrote"
+	while read -r p; do
+		echo "the hook wrote $p"
+		case $p in
+		/var/lib/dkms/s2mmu | /var/lib/dkms/s2mmu/*) ;;
+		/var/lib/dkms/mok.key | /var/lib/dkms/mok.pub) ;;
+		"/lib/modules/$k" | "/lib/modules/$k/modules."*) ;;
+		"/lib/modules/$k/updates" | "/lib/modules/$k/updates/dkms") ;;
+		"/lib/modules/$k/updates/dkms/s2mmu.ko"*) ;;
+		*) echo "  not s2mmu's"; bad=1 ;;
+		esac
+	done < "$scratch/hook-wrote"
+	[ "$bad" = 0 ] || fail "the hook wrote outside s2mmu's files"
+	check_installed "$k"
+}
+
 t_dkms_arm64() {
 	local ko raw=$scratch/arm64.ko
 	[ -d "$kdir_arm" ] || fail "$kdir_arm missing: run scripts/deps.sh"
@@ -410,7 +462,7 @@ readme_add() {
 }
 if readme_add > "$log/add.log" 2>&1; then
 	ck "dkms:$k61" t_dkms_kernel "$k61"
-	ck "dkms:$k612" t_dkms_kernel "$k612"
+	ck "dkms:autoinstall-$k612" t_dkms_autoinstall "$k612"
 	ck "dkms:arm64-$karm" t_dkms_arm64
 	ck dkms:remove t_dkms_remove
 else
