@@ -76,6 +76,13 @@ ck() {
 
 fail() { echo "FAILED: $*"; exit 1; }
 
+# build_fail WHAT: fail, with the make.log of the failed dkms build
+# first (restore() deletes the DKMS tree it is in).
+build_fail() {
+	tail -n 40 "/var/lib/dkms/s2mmu/$ver/build/make.log" 2>/dev/null
+	fail "$@"
+}
+
 # What the tests may change, as a listing to compare: the files under
 # /lib/modules/*/ (kernel/ is dpkg's and left alone) with the sums of
 # depmod's output, /usr/src and /var/lib/dkms, /boot (size and mtime:
@@ -229,7 +236,7 @@ check_installed() {
 # dkms build + install for one amd64 kernel, as README.md's DKMS steps.
 t_dkms_kernel() {
 	local k=$1
-	dkms build "s2mmu/$ver" -k "$k" || fail "dkms build -k $k"
+	dkms build "s2mmu/$ver" -k "$k" || build_fail "dkms build -k $k"
 	dkms install "s2mmu/$ver" -k "$k" || fail "dkms install -k $k"
 	check_installed "$k"
 }
@@ -259,7 +266,7 @@ t_dkms_autoinstall() {
 	dkms status "s2mmu/$ver" -k "$k" | grep -F ", $k, " &&
 		fail "s2mmu already built for $k before the hook"
 	touch "$scratch/hook-stamp"
-	DEB_MAINT_PARAMS=configure "$hook" "$k" || fail "$hook $k: status $?"
+	DEB_MAINT_PARAMS=configure "$hook" "$k" || build_fail "$hook $k: status $?"
 	# What the hook wrote: the module's DKMS tree, the module and
 	# depmod's files for KVER (the MOK key at a first signing), no
 	# initramfs, nothing else.
@@ -285,7 +292,7 @@ t_dkms_arm64() {
 	local ko raw=$scratch/arm64.ko
 	[ -d "$kdir_arm" ] || fail "$kdir_arm missing: run scripts/deps.sh"
 	dkms build "s2mmu/$ver" -k "$karm" -a aarch64 \
-		--kernelsourcedir="$kdir_arm" || fail "dkms build -k $karm -a aarch64"
+		--kernelsourcedir="$kdir_arm" || build_fail "dkms build -k $karm -a aarch64"
 	ko=$(ls /var/lib/dkms/s2mmu/"$ver"/"$karm"/aarch64/module/s2mmu.ko* 2>/dev/null)
 	[ -n "$ko" ] || fail "no arm64 module in the DKMS tree"
 	case "$ko" in
