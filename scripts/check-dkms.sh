@@ -10,8 +10,13 @@
 #                         an excluded kernel release and such a .config
 #   dkms:KVER             the sources copied as README.md's DKMS steps
 #                         copy them: dkms add, build, install for
-#                         Debian's 6.1 and 6.12 amd64 headers; modinfo of
-#                         the installed module (name, version, vermagic)
+#                         Debian's 6.1 amd64 headers; modinfo of the
+#                         installed module (name, version, vermagic)
+#   dkms:autoinstall-KVER for the 6.12 amd64 headers, no dkms build or
+#                         install: the hook their package's postinst runs
+#                         (/etc/kernel/header_postinst.d/dkms KVER) builds
+#                         and installs it (AUTOINSTALL), the same checks;
+#                         the hook writes nothing else (no initramfs)
 #   dkms:arm64-KVER       dkms build for the arm64 6.12 headers (cross,
 #                         --kernelsourcedir), an AArch64 module
 #   dkms:remove           dkms remove --all leaves no module, no DKMS tree
@@ -28,8 +33,8 @@
 #   dkms:qemu-arm64-6.12  with S2MMU_DKMS_ARM64_BOOT=1 only: the DKMS-built
 #                         arm64 module in QEMU, vm_test
 #   dkms:machine-restored the machine is as it was before (modules.*
-#                         files, /usr/src, /var/lib/dkms, udev rules,
-#                         groups, dpkg)
+#                         files, /usr/src, /var/lib/dkms, /boot's
+#                         initramfs images, udev rules, groups, dpkg)
 #
 # Whatever happens, everything it changed is undone on exit.
 set -uo pipefail
@@ -71,15 +76,25 @@ ck() {
 
 fail() { echo "FAILED: $*"; exit 1; }
 
+# build_fail WHAT: fail, with the make.log of the failed dkms build
+# first (restore() deletes the DKMS tree it is in).
+build_fail() {
+	tail -n 40 "/var/lib/dkms/s2mmu/$ver/build/make.log" 2>/dev/null
+	fail "$@"
+}
+
 # What the tests may change, as a listing to compare: the files under
 # /lib/modules/*/ (kernel/ is dpkg's and left alone) with the sums of
-# depmod's output, /usr/src and /var/lib/dkms, the udev rules, the
-# accounts and their backups, the package.
+# depmod's output, /usr/src and /var/lib/dkms, /boot (size and mtime:
+# an initramfs rebuilt by a kernel hook) and initramfs-tools' state,
+# the udev rules, the accounts and their backups, the package.
 snapshot() {
 	local k
 	for k in /lib/modules/*/; do
 		find "$k" -path "${k}kernel" -prune -o -printf '%p %y %m\n'
 	done
+	find /boot /var/lib/initramfs-tools -maxdepth 1 \
+		-printf '%p %y %m %s %T@\n'
 	find /usr/src /var/lib/dkms /etc/udev/rules.d /lib/udev/rules.d \
 		-maxdepth 1 -printf '%p %y %m\n'
 	ls -d /var/lib/s2mmu /var/lib/s2mmu-dkms 2>/dev/null
@@ -193,11 +208,12 @@ t_refuse() {
 	rm -rf "/usr/src/s2mmu-$ver"
 }
 
-# dkms build + install for one amd64 kernel, then modinfo.
-t_dkms_kernel() {
+# What an s2mmu installed by DKMS for the amd64 kernel KVER must be,
+# however it got there: installed in dkms status, in updates/dkms,
+# modinfo (name, version, vermagic), found by depmod, no test_ knobs.
+# The module is kept in $log/KVER/ (the QEMU boot loads the 6.12 one).
+check_installed() {
 	local k=$1 ko v
-	dkms build "s2mmu/$ver" -k "$k" || fail "dkms build -k $k"
-	dkms install "s2mmu/$ver" -k "$k" || fail "dkms install -k $k"
 	dkms status s2mmu
 	dkms status "s2mmu/$ver" -k "$k" | grep -q ': installed' ||
 		fail "dkms status: not installed for $k"
@@ -217,11 +233,66 @@ t_dkms_kernel() {
 	cp "$ko" "$log/$k/"
 }
 
+# dkms build + install for one amd64 kernel, as README.md's DKMS steps.
+t_dkms_kernel() {
+	local k=$1
+	dkms build "s2mmu/$ver" -k "$k" || build_fail "dkms build -k $k"
+	dkms install "s2mmu/$ver" -k "$k" || fail "dkms install -k $k"
+	check_installed "$k"
+}
+
+# The rebuild for a new kernel (AUTOINSTALL in dkms.conf): no dkms
+# build or install, only the hook linux-headers-KVER's postinst runs,
+# as it runs it (linux-run-hooks: run-parts --arg=KVER with
+# DEB_MAINT_PARAMS).  Debian 12's hook execs dkms_autoinstaller start
+# KVER: dkms autoinstall --kernelver KVER, which builds and installs
+# every module of the DKMS tree not installed for KVER yet.  The
+# image's hook (postinst.d/dkms) is the same script; the image's
+# initramfs-tools hook is not run here, and this hook updates no
+# initramfs (dkms 3.0.10 has no REMAKE_INITRD): checked, with all it
+# wrote.
+t_dkms_autoinstall() {
+	local k=$1 hook=/etc/kernel/header_postinst.d/dkms m others='' p bad=0
+	[ -x "$hook" ] || fail "no $hook"
+	[ ! -e /etc/dkms/no-autoinstall ] ||
+		fail "/etc/dkms/no-autoinstall: autoinstall disabled on this machine"
+	# Another module of the tree would be built too, and stay.
+	for m in $(dkms status | sed -n 's|^\([^/,:]*\)/.*|\1|p' | sort -u); do
+		[ "$m" = s2mmu ] && continue
+		dkms status "$m" -k "$k" | grep -q ': installed' || others+=" $m"
+	done
+	[ -z "$others" ] || fail "the hook would build$others for $k too"
+	# Added only ("s2mmu/VERSION: added"), as after dkms add.
+	dkms status "s2mmu/$ver" -k "$k" | grep -F ", $k, " &&
+		fail "s2mmu already built for $k before the hook"
+	touch "$scratch/hook-stamp"
+	DEB_MAINT_PARAMS=configure "$hook" "$k" || build_fail "$hook $k: status $?"
+	# What the hook wrote: the module's DKMS tree, the module and
+	# depmod's files for KVER (the MOK key at a first signing), no
+	# initramfs, nothing else.
+	find /boot /etc /lib/modules /usr/src /var/lib/dkms \
+		/var/lib/initramfs-tools -xdev -newer "$scratch/hook-stamp" \
+		2>/dev/null | sort > "$scratch/hook-wrote"
+	while read -r p; do
+		echo "the hook wrote $p"
+		case $p in
+		/var/lib/dkms/s2mmu | /var/lib/dkms/s2mmu/*) ;;
+		/var/lib/dkms/mok.key | /var/lib/dkms/mok.pub) ;;
+		"/lib/modules/$k" | "/lib/modules/$k/modules."*) ;;
+		"/lib/modules/$k/updates" | "/lib/modules/$k/updates/dkms") ;;
+		"/lib/modules/$k/updates/dkms/s2mmu.ko"*) ;;
+		*) echo "  not s2mmu's"; bad=1 ;;
+		esac
+	done < "$scratch/hook-wrote"
+	[ "$bad" = 0 ] || fail "the hook wrote outside s2mmu's files"
+	check_installed "$k"
+}
+
 t_dkms_arm64() {
 	local ko raw=$scratch/arm64.ko
 	[ -d "$kdir_arm" ] || fail "$kdir_arm missing: run scripts/deps.sh"
 	dkms build "s2mmu/$ver" -k "$karm" -a aarch64 \
-		--kernelsourcedir="$kdir_arm" || fail "dkms build -k $karm -a aarch64"
+		--kernelsourcedir="$kdir_arm" || build_fail "dkms build -k $karm -a aarch64"
 	ko=$(ls /var/lib/dkms/s2mmu/"$ver"/"$karm"/aarch64/module/s2mmu.ko* 2>/dev/null)
 	[ -n "$ko" ] || fail "no arm64 module in the DKMS tree"
 	case "$ko" in
@@ -357,13 +428,16 @@ t_qemu() {
 	S2MMU_BUILD=$log/qemu S2MMU_RESULTS='' bash "$S2MMU_TOP/tests/qemu/run.sh" \
 		--module "$ko" --udev "$S2MMU_TOP/packaging/udev/60-s2mmu.rules" \
 		--filter vm_test,devperm_test x86_64-6.12 || fail "run.sh"
-	clog=$log/qemu/x86_64-6.12/console-test.log
-	tr -d '\r' < "$clog" | grep -E '^S2MMU-UDEV|GROUP|MODE|permissions'
-	tr -d '\r' < "$clog" | grep -qx 'S2MMU-UDEV-BEFORE root:root 660' ||
+	# Without \r, in a file: `tr | grep -q` fails under pipefail when
+	# grep has its match before tr has written all (SIGPIPE, 141).
+	clog=$log/qemu/console-test.txt
+	tr -d '\r' < "$log/qemu/x86_64-6.12/console-test.log" > "$clog"
+	grep -E '^S2MMU-UDEV|GROUP|MODE|permissions' "$clog"
+	grep -qx 'S2MMU-UDEV-BEFORE root:root 660' "$clog" ||
 		fail "node not root:root 0660 before the rule"
-	tr -d '\r' < "$clog" | grep -qx 'S2MMU-UDEV-AFTER root:s2mmu 660' ||
+	grep -qx 'S2MMU-UDEV-AFTER root:s2mmu 660' "$clog" ||
 		fail "the rule did not give /dev/s2mmu to s2mmu, 0660"
-	tr -d '\r' < "$clog" | grep -q 'ok [0-9]* devperm.outsider_gets_eacces' ||
+	grep -q 'ok [0-9]* devperm.outsider_gets_eacces' "$clog" ||
 		fail "devperm_test did not run"
 }
 
@@ -396,9 +470,12 @@ readme_add() {
 	(cd "$S2MMU_TOP" && cp -r $files "/usr/src/s2mmu-$ver/") || return 1
 	dkms add "s2mmu/$ver"
 }
+# The modules a run keeps are this run's: none from an earlier run for
+# the QEMU boot to load when the test that keeps it fails.
+rm -rf "${log:?}/$k61" "${log:?}/$k612" "${log:?}/$karm"
 if readme_add > "$log/add.log" 2>&1; then
 	ck "dkms:$k61" t_dkms_kernel "$k61"
-	ck "dkms:$k612" t_dkms_kernel "$k612"
+	ck "dkms:autoinstall-$k612" t_dkms_autoinstall "$k612"
 	ck "dkms:arm64-$karm" t_dkms_arm64
 	ck dkms:remove t_dkms_remove
 else
