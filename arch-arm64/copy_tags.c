@@ -93,8 +93,6 @@ long s2mmu_arm64_mte_copy_tags(struct s2mmu_vm *vm, void __user *argp)
 
 	if (copy_from_user(&ct, argp, sizeof(ct)))
 		return -EFAULT;
-	if (!vm->cfg.mte)
-		return -EINVAL;
 	if (ct.reserved[0] || ct.reserved[1])
 		return -EINVAL;
 	if (ct.flags & ~S2MMU_ARM64_MTE_TAGS_FROM_GUEST)
@@ -111,6 +109,14 @@ long s2mmu_arm64_mte_copy_tags(struct s2mmu_vm *vm, void __user *argp)
 	left = ct.length;
 
 	mutex_lock(&vm->slots_lock);
+	/*
+	 * cfg.mte under slots_lock: S2MMU_ENABLE_CAP may set it while no
+	 * slot exists, and sets it under this lock.
+	 */
+	if (!vm->cfg.mte) {
+		mutex_unlock(&vm->slots_lock);
+		return -EINVAL;
+	}
 	/*
 	 * As KVM: tags written while pages are logged would change guest
 	 * memory behind the dirty log's back.

@@ -147,7 +147,10 @@ int s2mmu_x86_nx_huge_pages_parse(const char *val, bool *on, bool *never);
  *                          first vCPU (under vm->lock), when no leaf can
  *                          exist yet; never cleared.
  * @mte: %S2MMU_VM_ARM64_MTE: the guest sees allocation tags
- *       (arch-arm64/mte.c).
+ *       (arch-arm64/mte.c).  Set at creation, or by S2MMU_ENABLE_CAP
+ *       while no vCPU and no slot exists (under vm->lock and
+ *       vm->slots_lock); never cleared.  Read locklessly only by paths
+ *       that need a vCPU or a slot (Documentation/locking.rst, "MTE tags").
  */
 struct s2mmu_vm_config {
 	const struct s2mmu_vm_ops *ops;
@@ -159,6 +162,7 @@ struct s2mmu_vm_config {
 };
 
 const struct s2mmu_vm_ops *s2mmu_vm_ops_select(u32 type);
+bool s2mmu_vm_type_mte_supported(const struct s2mmu_vm_ops *ops);
 int s2mmu_parse_vm_type(unsigned long arg, struct s2mmu_vm_config *cfg);
 u64 s2mmu_vm_config_max_gpa(const struct s2mmu_vm_config *cfg);
 

@@ -59,9 +59,17 @@ static long s2mmu_vm_ioctl_set_memory_region(struct s2mmu_vm *vm,
 	return s2mmu_set_memory_region(vm, &mem);
 }
 
-/*
- * S2MMU_CHECK_EXTENSION: @vm NULL on /dev/s2mmu, where a capability some
- * VM type has is reported.
+/**
+ * s2mmu_check_extension() - S2MMU_CHECK_EXTENSION.
+ * @vm: the VM for the VM fd's ioctl, NULL on /dev/s2mmu (where a
+ *      capability some VM type has is reported).
+ * @cap: the capability (S2MMU_CAP_*).
+ *
+ * %S2MMU_CAP_ARM64_MTE is 1 where %S2MMU_VM_ARM64_MTE would be accepted:
+ * on /dev/s2mmu of an arm64 host with MTE (6.2+), and on the fd of an
+ * arm64 stage-2 VM of such a host, whether MTE is enabled yet or not.
+ *
+ * Return: 0 for an unknown or unsupported capability, else its answer.
  */
 static long s2mmu_check_extension(struct s2mmu_vm *vm, unsigned long cap)
 {
@@ -71,6 +79,8 @@ static long s2mmu_check_extension(struct s2mmu_vm *vm, unsigned long cap)
 	case S2MMU_CAP_VM_DISABLE_NX_HUGE_PAGES:
 		/* x86 TDP VMs only: the only type with the mitigation. */
 		return !vm || vm->cfg.ops->nx_huge_pages;
+	case S2MMU_CAP_ARM64_MTE:
+		return s2mmu_vm_type_mte_supported(vm ? vm->cfg.ops : NULL);
 	default:
 		return s2mmu_dirty_log_check_extension(vm, cap);
 	}
@@ -102,6 +112,58 @@ static long s2mmu_vm_disable_nx_huge_pages(struct s2mmu_vm *vm,
 	return ret;
 }
 
+/*
+ * S2MMU_CAP_ARM64_MTE by S2MMU_ENABLE_CAP: the VM becomes an MTE VM, as
+ * if created with %S2MMU_VM_ARM64_MTE.  KVM's rules (kvm_vm_ioctl_
+ * enable_cap(): -EINVAL without MTE or once a vCPU was created, 0 again
+ * for a VM that has it already) plus one: no slot may exist, because an
+ * MTE VM's slots must pass the VM_MTE_ALLOWED check that one registered
+ * before went without.  The checks apply whether MTE is on already or
+ * not, as in KVM.
+ *
+ * Both locks, vm->lock (vCPU creation) outside vm->slots_lock (slot
+ * registration, which checks cfg.mte under it), make the check and the
+ * store one step against both: a vCPU or slot created after it sees
+ * cfg.mte set, by the mutex's release/acquire.  Every other reader of
+ * cfg.mte without these locks (the fault path and its prepare_page hook,
+ * the tag ops of S2MMU_RUN) runs on a vCPU of the VM, created after this
+ * store or after the last chance of it; COPY_TAGS reads it under
+ * vm->slots_lock.  So no reader can see it change.
+ */
+static long s2mmu_vm_enable_mte(struct s2mmu_vm *vm,
+				const struct s2mmu_enable_cap *cap)
+{
+	long ret = -EINVAL;
+
+	if (cap->args[0] || cap->args[1] || cap->args[2] || cap->args[3])
+		return -EINVAL;
+	/* A type and host without MTE: arm64 stage 2 on an MTE host only. */
+	if (!s2mmu_vm_type_mte_supported(vm->cfg.ops))
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	mutex_lock(&vm->slots_lock);
+	if (!vm->nr_vcpus && !vm->nr_slots) {
+		WRITE_ONCE(vm->cfg.mte, true);
+		ret = 0;
+	}
+	mutex_unlock(&vm->slots_lock);
+	mutex_unlock(&vm->lock);
+	return ret;
+}
+
+/**
+ * s2mmu_vm_ioctl_enable_cap() - S2MMU_ENABLE_CAP, on a VM file descriptor.
+ * @vm: the VM.
+ * @argp: user pointer to a struct s2mmu_enable_cap.
+ *
+ * %S2MMU_CAP_VM_DISABLE_NX_HUGE_PAGES and %S2MMU_CAP_ARM64_MTE before the
+ * first vCPU (MTE: and before the first slot), the dirty log capabilities
+ * (s2mmu_dirty_log_enable_cap()).  flags and pad must be zero.
+ *
+ * Return: 0; -EFAULT; -EPERM (NX without CAP_SYS_BOOT); -EINVAL for
+ * non-zero flags, pad or args, an unknown capability, one the VM type or
+ * host does not have, or a vCPU (MTE: or a slot) that already exists.
+ */
 static long s2mmu_vm_ioctl_enable_cap(struct s2mmu_vm *vm, void __user *argp)
 {
 	struct s2mmu_enable_cap cap;
@@ -112,6 +174,8 @@ static long s2mmu_vm_ioctl_enable_cap(struct s2mmu_vm *vm, void __user *argp)
 		return -EINVAL;
 	if (cap.cap == S2MMU_CAP_VM_DISABLE_NX_HUGE_PAGES)
 		return s2mmu_vm_disable_nx_huge_pages(vm, &cap);
+	if (cap.cap == S2MMU_CAP_ARM64_MTE)
+		return s2mmu_vm_enable_mte(vm, &cap);
 	return s2mmu_dirty_log_enable_cap(vm, &cap);
 }
 

@@ -587,14 +587,19 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 	    !access_ok((void __user *)(unsigned long)mem->userspace_addr,
 		       mem->memory_size))
 		return -EINVAL;
-	/* The VM type's say on the host memory (MTE VMs: it takes tags). */
+
+	mutex_lock(&vm->slots_lock);
+	/*
+	 * The VM type's say on the host memory (MTE VMs: it takes tags),
+	 * under slots_lock: S2MMU_ENABLE_CAP(S2MMU_CAP_ARM64_MTE) sets
+	 * cfg.mte under it only while no slot exists, so a slot checked
+	 * without MTE here is in the tree before MTE could be enabled.
+	 */
 	if (npages && vm->cfg.ops->prepare_memory_region) {
 		ret = vm->cfg.ops->prepare_memory_region(vm, mem);
 		if (ret)
-			return ret;
+			goto out;
 	}
-
-	mutex_lock(&vm->slots_lock);
 	old = xa_load(&vm->slot_ids, mem->slot);
 
 	if (!npages) {

@@ -34,6 +34,29 @@ const struct s2mmu_vm_ops *s2mmu_vm_ops_select(u32 type)
 }
 
 /**
+ * s2mmu_vm_type_mte_supported() - can this host run MTE guests?
+ * @ops: a VM type's operations, or NULL for "any VM type".
+ *
+ * The one test behind %S2MMU_VM_ARM64_MTE at creation and
+ * %S2MMU_CAP_ARM64_MTE (S2MMU_CHECK_EXTENSION, S2MMU_ENABLE_CAP): the
+ * type's &struct s2mmu_vm_ops.mte_supported (arm64 stage 2 on an MTE
+ * host, 6.2+).
+ *
+ * Return: true if @ops (or, for NULL, some VM type) can have MTE guests.
+ */
+bool s2mmu_vm_type_mte_supported(const struct s2mmu_vm_ops *ops)
+{
+	unsigned int i;
+
+	if (ops)
+		return ops->mte_supported && ops->mte_supported();
+	for (i = 0; i < ARRAY_SIZE(s2mmu_vm_types); i++)
+		if (s2mmu_vm_type_mte_supported(s2mmu_vm_types[i]))
+			return true;
+	return false;
+}
+
+/**
  * s2mmu_parse_vm_type() - validate and decode an S2MMU_CREATE_VM argument.
  * @arg: the ioctl argument: type in bits 0-7, address width in bits 8-15,
  *       flags from bit 24.
@@ -46,8 +69,8 @@ const struct s2mmu_vm_ops *s2mmu_vm_ops_select(u32 type)
  * 0 asks for the type's default.  %S2MMU_VM_DISABLE_NX_HUGE_PAGES is taken
  * by types with the NX huge page mitigation only (the caller checks the
  * capability it needs); %S2MMU_VM_ARM64_MTE by types whose
- * &struct s2mmu_vm_ops.mte_supported says the host can (arm64 stage 2 on
- * an MTE host, 6.2+).
+ * s2mmu_vm_type_mte_supported() says the host can (arm64 stage 2 on an
+ * MTE host, 6.2+).
  *
  * Return: 0, or -EINVAL for an unknown type, an unsupported width, a flag
  * the type does not take or any other bit set.
@@ -69,8 +92,7 @@ int s2mmu_parse_vm_type(unsigned long arg, struct s2mmu_vm_config *cfg)
 	if ((arg & S2MMU_VM_DISABLE_NX_HUGE_PAGES) && !ops->nx_huge_pages)
 		return -EINVAL;
 	/* MTE: arm64 stage-2 VMs on a host that has it (and 6.2+). */
-	if ((arg & S2MMU_VM_ARM64_MTE) &&
-	    !(ops->mte_supported && ops->mte_supported()))
+	if ((arg & S2MMU_VM_ARM64_MTE) && !s2mmu_vm_type_mte_supported(ops))
 		return -EINVAL;
 	if (!bits)
 		bits = ops->default_gpa_bits;

@@ -107,7 +107,6 @@ TEST(caps)
 	EXPECT_EQ(1, ioctl(dev, S2MMU_CHECK_EXTENSION,
 			   S2MMU_CAP_BINARY_STATS_FD));
 	/* Reserved with KVM's numbers, not implemented here. */
-	EXPECT_EQ(0, ioctl(dev, S2MMU_CHECK_EXTENSION, S2MMU_CAP_ARM64_MTE));
 	EXPECT_EQ(0, ioctl(dev, S2MMU_CHECK_EXTENSION,
 			   S2MMU_CAP_GUEST_MEMFD));
 	EXPECT_EQ(0, ioctl(dev, S2MMU_CHECK_EXTENSION,

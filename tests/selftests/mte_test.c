@@ -149,13 +149,25 @@ struct guest {
 	struct s2mmu_run *run;
 };
 
-static int guest_open(struct guest *g, void *mem, size_t size)
+/*
+ * @by_cap: create the VM without S2MMU_VM_ARM64_MTE and give it MTE by
+ * S2MMU_ENABLE_CAP(S2MMU_CAP_ARM64_MTE) instead, as a KVM VMM does.
+ */
+static int guest_open_how(struct guest *g, void *mem, size_t size,
+			  bool by_cap)
 {
+	int ret;
+
 	g->vcpu = -1;
 	g->run = NULL;
-	g->vm = s2mmu_create_vm(MTE_VM);
+	g->vm = s2mmu_create_vm(by_cap ? S2MMU_VM_ARM64_S2 : MTE_VM);
 	if (g->vm < 0)
 		return g->vm;
+	if (by_cap) {
+		ret = s2mmu_enable_cap(g->vm, S2MMU_CAP_ARM64_MTE, 0, 0);
+		if (ret)
+			return ret;
+	}
 	if (mem && s2mmu_set_region(g->vm, 0, 0, GPA_BASE, size,
 				    (uintptr_t)mem))
 		return -errno;
@@ -164,6 +176,11 @@ static int guest_open(struct guest *g, void *mem, size_t size)
 		return g->vcpu;
 	g->run = s2mmu_map_run(g->vcpu);
 	return g->run ? 0 : -errno;
+}
+
+static int guest_open(struct guest *g, void *mem, size_t size)
+{
+	return guest_open_how(g, mem, size, false);
 }
 
 static void guest_close(struct __test_metadata *_metadata, struct guest *g)
@@ -232,11 +249,11 @@ static long sanitised_pages(const struct guest *g)
 /*
  * Stale tags: the helper leaves tags in freed pages; fresh anonymous
  * memory (not PROT_MTE, so the host never initialised its tags) mapped
- * into an MTE VM.  Return: granules the guest loads a non-zero tag from,
- * or -1.
+ * into an MTE VM (given MTE by S2MMU_ENABLE_CAP for @by_cap).  Return:
+ * granules the guest loads a non-zero tag from, or -1.
  */
 static long stale_granules(struct __test_metadata *_metadata, size_t size,
-			   bool thp, bool skip_sanitise)
+			   bool thp, bool skip_sanitise, bool by_cap)
 {
 	struct s2mmu_translation t;
 	long nonzero = 0, sanitised;
@@ -257,7 +274,7 @@ static long stale_granules(struct __test_metadata *_metadata, size_t size,
 	/* Written by the host first: real pages, not the zero page. */
 	memset(mem, 0x5a, size);
 	tags = malloc(size / GRANULE);
-	if (!tags || guest_open(&g, mem, size))
+	if (!tags || guest_open_how(&g, mem, size, by_cap))
 		return -1;
 	if (skip_sanitise && s2mmu_set_knob(KNOB_SKIP, 1))
 		return -1;
@@ -300,7 +317,7 @@ TEST(stale_tags)
 	if (!host_has_mte())
 		SKIP(return, NO_MTE);
 	EXPECT_EQ(0, stale_granules(_metadata, 4 << 20, false,
-				    env_skip_sanitise()));
+				    env_skip_sanitise(), false));
 }
 
 TEST(stale_tags_thp)
@@ -310,7 +327,7 @@ TEST(stale_tags_thp)
 	if (!s2mmu_thp_available())
 		SKIP(return, "no THP");
 	EXPECT_EQ(0, stale_granules(_metadata, 4 << 20, true,
-				    env_skip_sanitise()));
+				    env_skip_sanitise(), false));
 }
 
 /* The negative check: with sanitising off the guest sees stale tags. */
@@ -320,9 +337,12 @@ TEST(stale_tags_unsanitised)
 		SKIP(return, NO_MTE);
 	if (!s2mmu_have_knob(KNOB_SKIP))
 		SKIP(return, "needs the test flavour (test_mte_skip_sanitise)");
-	EXPECT_LT(0, stale_granules(_metadata, 4 << 20, false, true));
+	EXPECT_LT(0, stale_granules(_metadata, 4 << 20, false, true, false));
 	if (s2mmu_thp_available())
-		EXPECT_LT(0, stale_granules(_metadata, 4 << 20, true, true));
+		EXPECT_LT(0, stale_granules(_metadata, 4 << 20, true, true,
+					    false));
+	/* And for a VM given MTE by S2MMU_ENABLE_CAP (enable_cap below). */
+	EXPECT_LT(0, stale_granules(_metadata, 4 << 20, false, true, true));
 }
 
 /*
@@ -715,6 +735,169 @@ TEST(refusals)
 	EXPECT_EQ(-EINVAL, guest_tags(vcpu, run, S2MMU_OP_STORE_TAGS + 1,
 				      GPA_BASE, tags, PG));
 	s2mmu_teardown_guest(_metadata, vm, vcpu, run, mem, PG);
+}
+
+/*
+ * The KVM flow: S2MMU_CHECK_EXTENSION(S2MMU_CAP_ARM64_MTE), then
+ * S2MMU_ENABLE_CAP of it on a VM created without S2MMU_VM_ARM64_MTE,
+ * before any vCPU or slot.  The VM is then an MTE VM: stale tags never
+ * reach its guest (stale_tags_unsanitised checks the same VM does see
+ * them with sanitising off), and the tag ops and COPY_TAGS that refusals
+ * shows a VM without MTE refuses work.
+ */
+TEST(enable_cap)
+{
+	__u8 tags[TAGS_PER_PAGE], back[TAGS_PER_PAGE];
+	int dev, vm, i;
+	struct guest g;
+	char *mem;
+
+	if (!host_has_mte())
+		SKIP(return, NO_MTE);
+	dev = s2mmu_open();
+	ASSERT_LE(0, dev);
+	EXPECT_EQ(1, s2mmu_check_extension(dev, S2MMU_CAP_ARM64_MTE));
+	close(dev);
+	vm = s2mmu_create_vm(S2MMU_VM_ARM64_S2);
+	ASSERT_LE(0, vm);
+	EXPECT_EQ(1, s2mmu_check_extension(vm, S2MMU_CAP_ARM64_MTE));
+	EXPECT_EQ(0, s2mmu_enable_cap(vm, S2MMU_CAP_ARM64_MTE, 0, 0));
+	/* As KVM: again before a vCPU is 0, and MTE stays on. */
+	EXPECT_EQ(0, s2mmu_enable_cap(vm, S2MMU_CAP_ARM64_MTE, 0, 0));
+	EXPECT_EQ(1, s2mmu_check_extension(vm, S2MMU_CAP_ARM64_MTE));
+	close(vm);
+
+	EXPECT_EQ(0, stale_granules(_metadata, 4 << 20, false,
+				    env_skip_sanitise(), true));
+
+	mem = anon(PG, false);
+	ASSERT_NE(NULL, mem);
+	memset(mem, 0, PG);
+	ASSERT_EQ(0, guest_open_how(&g, mem, PG, true));
+	for (i = 0; i < TAGS_PER_PAGE; i++)
+		tags[i] = pattern(i, 7);
+	EXPECT_EQ(S2MMU_EXIT_DONE, guest_tags(g.vcpu, g.run,
+					      S2MMU_OP_STORE_TAGS, GPA_BASE,
+					      tags, PG));
+	memset(back, 0xff, sizeof(back));
+	EXPECT_EQ(S2MMU_EXIT_DONE, guest_tags(g.vcpu, g.run,
+					      S2MMU_OP_LOAD_TAGS, GPA_BASE,
+					      back, PG));
+	EXPECT_EQ(0, memcmp(tags, back, sizeof(tags)));
+	memset(back, 0xff, sizeof(back));
+	EXPECT_EQ(PG, copy_tags(g.vm, GPA_BASE, PG, back,
+				S2MMU_ARM64_MTE_TAGS_FROM_GUEST));
+	EXPECT_EQ(0, memcmp(tags, back, sizeof(tags)));
+	guest_close(_metadata, &g);
+	munmap(mem, PG);
+}
+
+/* S2MMU_ENABLE_CAP(S2MMU_CAP_ARM64_MTE) with @flags, args[@arg] = 1. */
+static int enable_mte_bad(int vm, __u32 flags, int arg)
+{
+	struct s2mmu_enable_cap c = {
+		.cap = S2MMU_CAP_ARM64_MTE, .flags = flags,
+	};
+
+	if (arg >= 0)
+		c.args[arg] = 1;
+	return ioctl(vm, S2MMU_ENABLE_CAP, &c) ? -errno : 0;
+}
+
+/* Whether @vm is an MTE VM: COPY_TAGS of nothing is 0 there, else -EINVAL. */
+static bool vm_has_mte(int vm)
+{
+	__u8 tags[TAGS_PER_PAGE];
+
+	return !copy_tags(vm, GPA_BASE, 0, tags,
+			  S2MMU_ARM64_MTE_TAGS_FROM_GUEST);
+}
+
+/*
+ * S2MMU_ENABLE_CAP(S2MMU_CAP_ARM64_MTE) refusals, on every target: a VM
+ * type or host without MTE (CHECK_EXTENSION 0 there), non-zero flags or
+ * args, a vCPU (KVM's rule, on an MTE VM too) or a slot (s2mmu's own:
+ * the slot skipped the VM_MTE_ALLOWED check).  Each refused VM stays
+ * without MTE, and each refusal is its check's: the same VM without the
+ * cause is accepted.
+ */
+TEST(enable_cap_refusals)
+{
+	int dev, vm, x86, vcpu, i, mte;
+	char *mem;
+
+	dev = s2mmu_open();
+	ASSERT_LE(0, dev);
+	mte = host_has_mte();
+	EXPECT_EQ(mte, s2mmu_check_extension(dev, S2MMU_CAP_ARM64_MTE));
+	close(dev);
+
+	/* x86 VMs never have MTE, on any host. */
+	x86 = s2mmu_create_vm(S2MMU_VM_X86_TDP);
+	ASSERT_LE(0, x86);
+	EXPECT_EQ(0, s2mmu_check_extension(x86, S2MMU_CAP_ARM64_MTE));
+	EXPECT_EQ(-EINVAL, s2mmu_enable_cap(x86, S2MMU_CAP_ARM64_MTE, 0, 0));
+	close(x86);
+
+	vm = s2mmu_create_vm(S2MMU_VM_ARM64_S2);
+	ASSERT_LE(0, vm);
+	EXPECT_EQ(mte, s2mmu_check_extension(vm, S2MMU_CAP_ARM64_MTE));
+	if (!host_has_mte()) {
+		/* A host without MTE (x86, arm64 without it, 6.1). */
+		EXPECT_EQ(-EINVAL, s2mmu_enable_cap(vm, S2MMU_CAP_ARM64_MTE,
+						    0, 0));
+		EXPECT_FALSE(vm_has_mte(vm));
+		close(vm);
+		return;
+	}
+
+	/* Bad flags or args, then the same VM is accepted. */
+	EXPECT_EQ(-EINVAL, enable_mte_bad(vm, 1, -1));
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(-EINVAL, enable_mte_bad(vm, 0, i)) TH_LOG("args[%d]", i);
+	EXPECT_FALSE(vm_has_mte(vm));
+	EXPECT_EQ(0, s2mmu_enable_cap(vm, S2MMU_CAP_ARM64_MTE, 0, 0));
+	EXPECT_TRUE(vm_has_mte(vm));
+	close(vm);
+
+	/* After a vCPU: refused (KVM's rule). */
+	vm = s2mmu_create_vm(S2MMU_VM_ARM64_S2);
+	ASSERT_LE(0, vm);
+	vcpu = s2mmu_create_vcpu(vm, 0);
+	ASSERT_LE(0, vcpu);
+	EXPECT_EQ(-EINVAL, s2mmu_enable_cap(vm, S2MMU_CAP_ARM64_MTE, 0, 0));
+	EXPECT_FALSE(vm_has_mte(vm));
+	close(vcpu);
+	close(vm);
+
+	/* On an MTE VM as well: 0 before its first vCPU, -EINVAL after. */
+	vm = s2mmu_create_vm(MTE_VM);
+	ASSERT_LE(0, vm);
+	EXPECT_EQ(0, s2mmu_enable_cap(vm, S2MMU_CAP_ARM64_MTE, 0, 0));
+	vcpu = s2mmu_create_vcpu(vm, 0);
+	ASSERT_LE(0, vcpu);
+	EXPECT_EQ(-EINVAL, s2mmu_enable_cap(vm, S2MMU_CAP_ARM64_MTE, 0, 0));
+	EXPECT_TRUE(vm_has_mte(vm));
+	close(vcpu);
+	close(vm);
+
+	/*
+	 * After a slot: refused (stricter than KVM), also for a slot over
+	 * memory an MTE VM would take; once it is deleted, accepted.
+	 */
+	mem = anon(PG, false);
+	ASSERT_NE(NULL, mem);
+	memset(mem, 0, PG);
+	vm = s2mmu_create_vm(S2MMU_VM_ARM64_S2);
+	ASSERT_LE(0, vm);
+	ASSERT_EQ(0, s2mmu_set_region(vm, 0, 0, GPA_BASE, PG, (uintptr_t)mem));
+	EXPECT_EQ(-EINVAL, s2mmu_enable_cap(vm, S2MMU_CAP_ARM64_MTE, 0, 0));
+	EXPECT_FALSE(vm_has_mte(vm));
+	ASSERT_EQ(0, s2mmu_delete_region(vm, 0));
+	EXPECT_EQ(0, s2mmu_enable_cap(vm, S2MMU_CAP_ARM64_MTE, 0, 0));
+	EXPECT_TRUE(vm_has_mte(vm));
+	close(vm);
+	munmap(mem, PG);
 }
 
 /* A hugetlb mapping of @size, or NULL (none reserved and none can be). */

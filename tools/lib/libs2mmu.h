@@ -77,6 +77,28 @@ static inline int s2mmu_create_vm(unsigned long type)
 	return vm;
 }
 
+/*
+ * S2MMU_CHECK_EXTENSION on @fd (/dev/s2mmu or a VM fd): the answer (0:
+ * not supported), or -errno.
+ */
+static inline int s2mmu_check_extension(int fd, unsigned long cap)
+{
+	int ret = ioctl(fd, S2MMU_CHECK_EXTENSION, cap);
+
+	return ret < 0 ? -errno : ret;
+}
+
+/* S2MMU_ENABLE_CAP of @cap with @flags and @args[0]; 0 or -errno. */
+static inline int s2mmu_enable_cap(int vm, __u32 cap, __u32 flags,
+				   __u64 arg0)
+{
+	struct s2mmu_enable_cap c = {
+		.cap = cap, .flags = flags, .args = { arg0 },
+	};
+
+	return ioctl(vm, S2MMU_ENABLE_CAP, &c) ? -errno : 0;
+}
+
 /* S2MMU_GET_VM_INFO; 0 or -errno. */
 static inline int s2mmu_vm_info(int vm, struct s2mmu_vm_info *info)
 {

@@ -53,7 +53,9 @@
  * (S2MMU_OP_LOAD_TAGS, S2MMU_OP_STORE_TAGS), and the VMM copies them with
  * S2MMU_ARM64_MTE_COPY_TAGS.  arm64 stage-2 VMs on an arm64 host whose
  * CPUs have MTE and whose kernel serialises tag initialisation (6.2 and
- * later) only: -EINVAL elsewhere.
+ * later) only: -EINVAL elsewhere.  S2MMU_ENABLE_CAP(S2MMU_CAP_ARM64_MTE)
+ * does the same for a VM created without it, before its first vCPU and
+ * its first memory slot.
  */
 #define S2MMU_VM_ARM64_MTE		(1UL << 25)
 
@@ -73,7 +75,7 @@
 
 #define S2MMU_CAP_MANUAL_DIRTY_LOG_PROTECT2	168	/* KVM's */
 #define S2MMU_CAP_BINARY_STATS_FD		203	/* KVM's */
-#define S2MMU_CAP_ARM64_MTE			205	/* KVM_CAP_ARM_MTE; reserved */
+#define S2MMU_CAP_ARM64_MTE			205	/* KVM_CAP_ARM_MTE */
 #define S2MMU_CAP_VM_DISABLE_NX_HUGE_PAGES	220	/* KVM's */
 #define S2MMU_CAP_MEMORY_ATTRIBUTES		233	/* KVM's; reserved */
 #define S2MMU_CAP_GUEST_MEMFD			234	/* KVM's; reserved */
