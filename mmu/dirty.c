@@ -22,6 +22,7 @@
  * in KVM.
  */
 #include <linux/bitmap.h>
+#include <linux/compat.h>
 #include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
@@ -391,6 +392,59 @@ static void s2mmu_dirty_sync(struct s2mmu_vm *vm, struct s2mmu_memslot *slot,
 }
 
 /*
+ * The caller's bitmaps are arrays of its unsigned longs: 64-bit words
+ * from a 64-bit caller, rounded up to 64 bits as in KVM; 32-bit words
+ * from a 32-bit (compat) caller, and then rounded up to 32 bits only, so
+ * a buffer it sized in its own longs is never overrun by a GET nor
+ * overread by a CLEAR (KVM rounds to the kernel's longs for both).  Bit
+ * i is in word i / 32 either way: on a little-endian kernel that is the
+ * same bytes, on a big-endian one the halves of each long swap.
+ */
+static unsigned long s2mmu_dirty_user_bytes(u64 nbits)
+{
+	if (in_compat_syscall())
+		return DIV_ROUND_UP(nbits, 32) * sizeof(u32);
+	return BITS_TO_LONGS(nbits) * sizeof(long);
+}
+
+/* From the kernel's longs to the caller's words, or back. */
+static void s2mmu_dirty_user_order(unsigned long *buf, u64 nbits)
+{
+#ifdef __BIG_ENDIAN
+	unsigned long i;
+
+	if (!in_compat_syscall())
+		return;
+	for (i = 0; i < BITS_TO_LONGS(nbits); i++)
+		buf[i] = ror64(buf[i], 32);
+#endif
+}
+
+/* Copy the @nbits bits of @buf (longs, changed) to the caller's @ubuf. */
+static int s2mmu_dirty_bitmap_to_user(void __user *ubuf, unsigned long *buf,
+				      u64 nbits)
+{
+	s2mmu_dirty_user_order(buf, nbits);
+	if (copy_to_user(ubuf, buf, s2mmu_dirty_user_bytes(nbits)))
+		return -EFAULT;
+	return 0;
+}
+
+/* Copy @nbits bits from the caller's @ubuf to @buf (longs). */
+static int s2mmu_dirty_bitmap_from_user(unsigned long *buf,
+					const void __user *ubuf, u64 nbits)
+{
+	if (!nbits)
+		return 0;
+	/* A 32-bit caller's bitmap may end half way into the last long. */
+	buf[BITS_TO_LONGS(nbits) - 1] = 0;
+	if (copy_from_user(buf, ubuf, s2mmu_dirty_user_bytes(nbits)))
+		return -EFAULT;
+	s2mmu_dirty_user_order(buf, nbits);
+	return 0;
+}
+
+/*
  * The slot a GET or CLEAR names: KVM's slot id encoding (address space in
  * bits 16-31; s2mmu has one).  -EINVAL for an id out of range, -ENOENT
  * for no slot or one that does not log.  Under vm->slots_lock.
@@ -415,7 +469,8 @@ static int s2mmu_dirty_log_slot(struct s2mmu_vm *vm, u32 id,
  * @log: the request, copied from userspace.
  *
  * Copies the slot's dirty bitmap to @log->dirty_bitmap (one bit per page,
- * rounded up to 64 bits).  Without manual protect, as KVM's
+ * rounded up to 64 bits, to 32 for a 32-bit caller: see
+ * s2mmu_dirty_user_bytes()).  Without manual protect, as KVM's
  * kvm_get_dirty_log_protect(): the bits are taken, their pages protected
  * again, and the vCPU TLBs flushed before the copy, so a write the
  * harvest did not report faults (or sets Dirty) again and is in the next
@@ -434,6 +489,7 @@ int s2mmu_dirty_log_get(struct s2mmu_vm *vm, struct s2mmu_dirty_log *log)
 	struct s2mmu_memslot *slot;
 	unsigned long *buf = NULL;
 	unsigned long i, n = 0;
+	u64 nbits = 0;
 	int ret;
 
 	if (log->padding1)
@@ -442,7 +498,8 @@ int s2mmu_dirty_log_get(struct s2mmu_vm *vm, struct s2mmu_dirty_log *log)
 	ret = s2mmu_dirty_log_slot(vm, log->slot, &slot);
 	if (ret)
 		goto out;
-	n = BITS_TO_LONGS(slot->npages);
+	nbits = slot->npages;
+	n = BITS_TO_LONGS(nbits);
 	ret = -ENOMEM;
 	buf = kvcalloc(n, sizeof(long), GFP_KERNEL_ACCOUNT);
 	if (!buf)
@@ -468,8 +525,8 @@ int s2mmu_dirty_log_get(struct s2mmu_vm *vm, struct s2mmu_dirty_log *log)
 	ret = 0;
 out:
 	mutex_unlock(&vm->slots_lock);
-	if (!ret && copy_to_user(log->dirty_bitmap, buf, n * sizeof(long)))
-		ret = -EFAULT;
+	if (!ret)
+		ret = s2mmu_dirty_bitmap_to_user(log->dirty_bitmap, buf, nbits);
 	kvfree(buf);
 	return ret;
 }
@@ -480,9 +537,11 @@ out:
  * @log: the request, copied from userspace.
  *
  * As KVM's kvm_clear_dirty_log_protect(): for each bit set in the user
- * bitmap (bit i: page @log->first_page + i), if the page is marked dirty,
- * the mark is cleared and the page protected again; the vCPU TLBs are
- * flushed before the call returns.  Only with manual protect enabled.
+ * bitmap (bit i: page @log->first_page + i; @log->num_pages bits rounded
+ * up to 64, to 32 for a 32-bit caller: see s2mmu_dirty_user_bytes()), if
+ * the page is marked dirty, the mark is cleared and the page protected
+ * again; the vCPU TLBs are flushed before the call returns.  Only with
+ * manual protect enabled.
  *
  * Context: takes vm->slots_lock, then mmu_lock for write; sleeps.
  * Return: 0; -EINVAL without manual protect, for a slot id out of range,
@@ -523,8 +582,9 @@ int s2mmu_dirty_log_clear(struct s2mmu_vm *vm,
 	buf = kvmalloc_array(n, sizeof(long), GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		goto out;
-	ret = -EFAULT;
-	if (copy_from_user(buf, log->dirty_bitmap, n * sizeof(long)))
+	ret = s2mmu_dirty_bitmap_from_user(buf, log->dirty_bitmap,
+					   log->num_pages);
+	if (ret)
 		goto out;
 
 	first = log->first_page / BITS_PER_LONG;

@@ -6,6 +6,7 @@
  */
 #include <linux/anon_inodes.h>
 #include <linux/capability.h>
+#include <linux/compat.h>
 #include <linux/device.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -179,6 +180,37 @@ static long s2mmu_vm_ioctl_enable_cap(struct s2mmu_vm *vm, void __user *argp)
 	return s2mmu_dirty_log_enable_cap(vm, &cap);
 }
 
+/*
+ * The bitmap pointer of a dirty log request, whose union of a pointer and
+ * padding2 is 64 bits for every caller.  A 32-bit (compat) caller's
+ * pointer is 32 bits, in the union's first four bytes, and nothing makes
+ * it clear the other four: they are ignored, so the pointer is never read
+ * as a 64-bit value with garbage in its upper half.  A 64-bit caller's is
+ * taken whole.
+ */
+static void __user *s2mmu_dirty_log_uptr(void __user *ptr, const __u64 *raw)
+{
+	compat_uptr_t uptr;
+
+	if (!in_compat_syscall())
+		return ptr;
+	/* The first four bytes, whatever the byte order. */
+	memcpy(&uptr, raw, sizeof(uptr));
+	return compat_ptr(uptr);
+}
+
+/**
+ * s2mmu_vm_ioctl_get_dirty_log() - S2MMU_GET_DIRTY_LOG, from any caller.
+ * @vm: the VM.
+ * @argp: the caller's struct s2mmu_dirty_log.
+ *
+ * The structure has one layout for 64-bit and 32-bit callers; a 32-bit
+ * caller's bitmap pointer is the union's first four bytes only, see
+ * s2mmu_dirty_log_uptr(), and its bitmap is of 32-bit words, see
+ * s2mmu_dirty_log_get().
+ *
+ * Return: as s2mmu_dirty_log_get(); -EFAULT when @argp cannot be read.
+ */
 static long s2mmu_vm_ioctl_get_dirty_log(struct s2mmu_vm *vm,
 					 void __user *argp)
 {
@@ -186,9 +218,21 @@ static long s2mmu_vm_ioctl_get_dirty_log(struct s2mmu_vm *vm,
 
 	if (copy_from_user(&log, argp, sizeof(log)))
 		return -EFAULT;
+	log.dirty_bitmap = s2mmu_dirty_log_uptr(log.dirty_bitmap,
+						&log.padding2);
 	return s2mmu_dirty_log_get(vm, &log);
 }
 
+/**
+ * s2mmu_vm_ioctl_clear_dirty_log() - S2MMU_CLEAR_DIRTY_LOG, from any caller.
+ * @vm: the VM.
+ * @argp: the caller's struct s2mmu_clear_dirty_log.
+ *
+ * As s2mmu_vm_ioctl_get_dirty_log() for a 32-bit caller's pointer and
+ * bitmap (s2mmu_dirty_log_clear()).
+ *
+ * Return: as s2mmu_dirty_log_clear(); -EFAULT when @argp cannot be read.
+ */
 static long s2mmu_vm_ioctl_clear_dirty_log(struct s2mmu_vm *vm,
 					   void __user *argp)
 {
@@ -196,6 +240,8 @@ static long s2mmu_vm_ioctl_clear_dirty_log(struct s2mmu_vm *vm,
 
 	if (copy_from_user(&log, argp, sizeof(log)))
 		return -EFAULT;
+	log.dirty_bitmap = s2mmu_dirty_log_uptr(log.dirty_bitmap,
+						&log.padding2);
 	return s2mmu_dirty_log_clear(vm, &log);
 }
 

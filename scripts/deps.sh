@@ -10,7 +10,11 @@
 # for mirror-all (tests/mirror/), stress-ng and libnuma-dev (the mm
 # selftests); for the packaging tests (scripts/check-dkms.sh), dkms,
 # dh-dkms, debhelper and udev (its udevadm applies the rule in QEMU); for
-# trace_test on the x86_64 targets, trace-cmd (copied into the initramfs).
+# trace_test on the x86_64 targets, trace-cmd (copied into the initramfs);
+# for compat32_test's 32-bit (-m32) build on the x86_64 targets,
+# gcc-12-multilib (not gcc-multilib, which conflicts with
+# gcc-aarch64-linux-gnu: tests/selftests/Makefile makes its
+# /usr/include/asm link itself).
 # Downloaded (apt-get download + dpkg -x into $S2MMU_CACHE, so no
 # update-initramfs runs): the amd64 6.1/6.12 and arm64 6.12 kernel images,
 # the arm64 6.12 headers and the arm64 busybox-static.
@@ -23,7 +27,7 @@ qemu-system-x86 qemu-system-arm busybox-static
 gcc-aarch64-linux-gnu gcc-12-aarch64-linux-gnu libc6-dev-arm64-cross
 linux-headers-amd64 linux-headers-6.12-amd64 linux-source-6.12
 stress-ng libnuma-dev
-dkms dh-dkms debhelper udev trace-cmd"
+dkms dh-dkms debhelper udev trace-cmd gcc-12-multilib"
 
 apt_updated=
 apt_update() {

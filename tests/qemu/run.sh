@@ -69,14 +69,18 @@ fi
 # with linux-source-6.12's lib.mk), as a user builds them; the demo with
 # libs2mmu.
 build_user() {
-	local target=$1 out=$2 cross= lib=$S2MMU_TOP/tools/lib
+	local target=$1 out=$2 cross= lib=$S2MMU_TOP/tools/lib compat32=n
+	# x86_64: compat32_test's 32-bit build too (an error without
+	# gcc-12-multilib: scripts/deps.sh installs it).
 	case "$target" in
 	arm64-*) cross=aarch64-linux-gnu- ;;
+	x86_64-*) compat32=y ;;
 	esac
 	mkdir -p "$out/tests" "$out/tools"
 	make -s -C "$S2MMU_TOP/tests/selftests" -j2 \
 		KSFT_DIR="$(s2_linux_src)/tools/testing/selftests" \
 		CROSS_COMPILE=$cross OUTPUT="$out/tests" \
+		S2MMU_COMPAT32=$compat32 \
 		S2MMU_OBJDIR="$out/obj" \
 		USERCFLAGS=-Werror USERLDFLAGS=-static >&2
 	${cross}gcc -static -O2 -Wall -Wextra -Werror \
