@@ -115,7 +115,10 @@ s2_target_vars() {
 		# fuzz_test 5,000 iterations, scale_test 128 MiB and nx_test
 		# 200 armed VMs in make check (31, 34 and 30 s at the x86
 		# sizes); the x86_64 targets run the full sizes.
+		# race_test's exit_mmap_kill 40 kills (26 s at 100) and
+		# torture_test's storms 8 s (40 s at 12).
 		T_TEST_ENV=S2MMU_FUZZ_ITERATIONS=5000,S2MMU_SCALE_4K_MIB=128,S2MMU_NX_MANY_VMS=200
+		T_TEST_ENV=$T_TEST_ENV,S2MMU_RACE_KILLS=40,S2MMU_TORTURE_SECONDS=8
 		;;
 	x86_64-debug)
 		# Built from linux-source-6.12 by scripts/debug-kernel.sh;
@@ -142,6 +145,11 @@ s2_target_vars() {
 		# nx_test with 200 armed VMs rather than 1,000 (39 s here),
 		# and fuzz_test 4,000 iterations (63 s at 10,000).
 		T_TEST_ENV=S2MMU_MANY_SLOTS=4096,S2MMU_SCALE_4K_MIB=64,S2MMU_NX_MANY_VMS=200,S2MMU_FUZZ_ITERATIONS=4000
+		# race_test's exit_mmap_kill 25 kills (86 s at 100),
+		# scale_test's huge-zero slot 16 GiB (32 s at 64) and
+		# torture_test's storms 8 s (44 s at 12): what KASAN and
+		# lockdep check is the same paths, not their repetitions.
+		T_TEST_ENV=$T_TEST_ENV,S2MMU_RACE_KILLS=25,S2MMU_SCALE_2M_GIB=16,S2MMU_TORTURE_SECONDS=8
 		;;
 	*)
 		s2_die "unknown target $1 ($S2MMU_TARGETS $S2MMU_DEBUG_TARGETS)"

@@ -7,8 +7,9 @@
  *   munmap of other memory, as a VMM's heap does) is not an invalidation
  *   of the VM: a vCPU populating its memory meanwhile retries a handful
  *   of faults at most, not one per few churns.
- * - large_zaps: a VM with 64 GiB mapped at 2 MiB over the huge zero page
- *   and S2MMU_SCALE_4K_MIB MiB (default 256, a table of 128 tables;
+ * - large_zaps: a VM with S2MMU_SCALE_2M_GIB GiB (default 64, at least 6)
+ *   mapped at 2 MiB over the huge zero page and S2MMU_SCALE_4K_MIB MiB
+ *   (default 256, a table of 128 tables;
  *   `make scale` maps 8 GiB) at 4 KiB over the zero page is checked
  *   (CHECK_INVARIANTS), has the 4 KiB slot deleted and is closed with the
  *   rest mapped: every one of these walks or zaps the whole tree, and must yield as it goes (the
@@ -143,8 +144,6 @@ TEST_F_TIMEOUT(scale, unrelated_churn, 120)
 	munmap(mem, CHURN_SIZE);
 }
 
-#define HUGE_ZERO_SIZE	(64ULL << 30)
-
 /* PRE_FAULT [gpa, gpa + size) in one go (it returns in pieces). */
 static int pre_fault_all(int vcpu, __u64 gpa, __u64 size)
 {
@@ -162,7 +161,10 @@ static int pre_fault_all(int vcpu, __u64 gpa, __u64 size)
 TEST_F_TIMEOUT(scale, large_zaps, 900)
 {
 	unsigned long long mib4k = s2mmu_env_ull("S2MMU_SCALE_4K_MIB", 256);
-	__u64 size4k = mib4k << 20, gpa4k = GPA_BASE + HUGE_ZERO_SIZE;
+	/* At least 6 GiB: the check below translates GPA_BASE + 5 GiB. */
+	unsigned long long gib2m = s2mmu_env_ull("S2MMU_SCALE_2M_GIB", 64);
+	__u64 huge_size = (gib2m < 6 ? 6 : gib2m) << 30;
+	__u64 size4k = mib4k << 20, gpa4k = GPA_BASE + huge_size;
 	struct s2mmu_invariants inv;
 	struct s2mmu_translation t;
 	long long t0, t1, t2, t3, t4;
@@ -170,21 +172,21 @@ TEST_F_TIMEOUT(scale, large_zaps, 900)
 	char *huge, *small;
 	int ret;
 
-	huge = s2mmu_alloc_aligned(HUGE_ZERO_SIZE, 1UL << 30);
+	huge = s2mmu_alloc_aligned(huge_size, 1UL << 30);
 	ASSERT_NE(NULL, huge);
 	small = s2mmu_alloc_aligned(size4k, S2MMU_PMD_SIZE);
 	ASSERT_NE(NULL, small);
 	ASSERT_EQ(0, madvise(small, size4k, MADV_NOHUGEPAGE));
-	if (madvise(huge, HUGE_ZERO_SIZE, MADV_HUGEPAGE))
+	if (madvise(huge, huge_size, MADV_HUGEPAGE))
 		SKIP(return, "no THP: %s", strerror(errno));
 	ASSERT_EQ(0, s2mmu_set_region(self->vm, 0, S2MMU_MEM_READONLY,
-				      GPA_BASE, HUGE_ZERO_SIZE,
+				      GPA_BASE, huge_size,
 				      (unsigned long)huge));
 	ASSERT_EQ(0, s2mmu_set_region(self->vm, 1, S2MMU_MEM_READONLY, gpa4k,
 				      size4k, (unsigned long)small));
 
 	t0 = s2mmu_now_ms();
-	ASSERT_EQ(0, pre_fault_all(self->vcpu, GPA_BASE, HUGE_ZERO_SIZE));
+	ASSERT_EQ(0, pre_fault_all(self->vcpu, GPA_BASE, huge_size));
 	ASSERT_EQ(0, s2mmu_translate(self->vcpu, GPA_BASE + (5ULL << 30), &t));
 	ASSERT_EQ(1, t.present);
 	if (t.level != 1)
@@ -199,14 +201,14 @@ TEST_F_TIMEOUT(scale, large_zaps, 900)
 
 	ret = s2mmu_check_invariants(self->vm, &inv);
 	EXPECT_EQ(0, ret);
-	EXPECT_EQ(HUGE_ZERO_SIZE / S2MMU_PMD_SIZE + size4k / PG, inv.leaves);
+	EXPECT_EQ(huge_size / S2MMU_PMD_SIZE + size4k / PG, inv.leaves);
 	ASSERT_EQ(0, s2mmu_vm_info(self->vm, &info));
 	t3 = s2mmu_now_ms();
 
 	ASSERT_EQ(0, s2mmu_delete_region(self->vm, 1));
 	t4 = s2mmu_now_ms();
-	TH_LOG("mapped: 64 GiB at 2 MiB %lld ms, %llu MiB at 4 KiB %lld ms",
-	       t1 - t0, mib4k, t2 - t1);
+	TH_LOG("mapped: %llu GiB at 2 MiB %lld ms, %llu MiB at 4 KiB %lld ms",
+	       huge_size >> 30, t1 - t0, mib4k, t2 - t1);
 	TH_LOG("%llu table pages; invariants %lld ms; 4 KiB slot deleted in %lld ms",
 	       (unsigned long long)info.stat_table_pages, t3 - t2, t4 - t3);
 
@@ -220,7 +222,7 @@ TEST_F_TIMEOUT(scale, large_zaps, 900)
 	self->vcpu = -1;
 	close(self->vm);
 	self->vm = -1;
-	munmap(huge, HUGE_ZERO_SIZE);
+	munmap(huge, huge_size);
 	munmap(small, size4k);
 }
 
