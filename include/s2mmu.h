@@ -189,6 +189,13 @@ u64 s2mmu_vm_config_max_gpa(const struct s2mmu_vm_config *cfg);
  *                only after a grace period of vm->srcu.
  * @hva_node: node in vm->hva_tree.
  * @hva_subtree_last: interval tree augmentation.
+ * @gmem: %S2MMU_MEM_GUEST_MEMFD: the guest_memfd its private frames come
+ *        from.  Set before the slot is published; cleared under
+ *        gmem->lock by the slot's deletion or the guest_memfd's release
+ *        (the other field that changes on a published slot); read with
+ *        READ_ONCE() inside vm->srcu and rechecked under gmem->lock.
+ * @gmem_pgoff: the file page of @base_gfn.
+ * @gmem_link: entry in gmem->bindings, under gmem->lock.
  */
 struct s2mmu_memslot {
 	u32 id;
@@ -199,6 +206,9 @@ struct s2mmu_memslot {
 	unsigned long *dirty_bitmap;
 	struct rb_node hva_node;
 	unsigned long hva_subtree_last;
+	struct s2mmu_gmem *gmem;
+	u64 gmem_pgoff;
+	struct list_head gmem_link;
 };
 
 /*
@@ -369,6 +379,9 @@ struct s2mmu_debugfs_counter;
  *        slot is freed only after synchronize_srcu().
  * @slot_ids: slot id -> slot, under @slots_lock.
  * @gfn_tree: gfn range -> slot; RCU readers, writers under @slots_lock.
+ * @mem_attrs: gfn range -> xa_mk_value(S2MMU_MEMORY_ATTRIBUTE_*), the
+ *             private ranges (mmu/attr.c); RCU readers, writers under
+ *             @slots_lock inside an invalidation bracket.
  * @hva_tree: host range -> slots, read by invalidations counted in
  *            @mn_active, or under @mn_lock (aging); changed under
  *            @mn_lock with @mn_active zero.
@@ -453,6 +466,7 @@ struct s2mmu_vm {
 	struct srcu_struct srcu;
 	struct xarray slot_ids;
 	struct maple_tree gfn_tree;
+	struct maple_tree mem_attrs;
 	struct rb_root_cached hva_tree;
 	spinlock_t mn_lock;		/* mn_active, hva_tree changes */
 	long mn_active;
@@ -631,6 +645,7 @@ struct s2mmu_fault {
 	unsigned long *dirty_bitmap;
 	bool dirty_logged;
 	unsigned long vm_flags;
+	bool private;
 };
 
 /*
@@ -805,12 +820,45 @@ bool s2mmu_mmu_invalidate_retry(struct s2mmu_vm *vm, u64 gfn,
 bool s2mmu_mmu_invalidate_retry_unsafe(struct s2mmu_vm *vm, u64 gfn,
 				       unsigned long seq);
 
+/**
+ * struct s2mmu_gmem - one guest_memfd.
+ * @vm: the VM that created it, with a reference (vm->users).
+ * @lock: protects @pages and @bindings.
+ * @pages: page offset -> struct page *, the module's own pages.
+ * @bindings: the slots bound to a range of the file (slot->gmem_link).
+ */
+struct s2mmu_gmem {
+	struct s2mmu_vm *vm;
+	struct mutex lock;	/* after vm->slots_lock, before mmu_lock */
+	struct xarray pages;
+	struct list_head bindings;
+};
+
+/* mmu/attr.c: memory attributes */
+bool s2mmu_gfn_is_private(struct s2mmu_vm *vm, u64 gfn);
+int s2mmu_set_memory_attributes(struct s2mmu_vm *vm,
+				const struct s2mmu_memory_attributes *attrs);
+
+/* mmu/gmem.c: guest_memfd memory */
+long s2mmu_gmem_punch_hole(struct s2mmu_gmem *gmem, pgoff_t start,
+			   pgoff_t end);
+long s2mmu_gmem_allocate(struct s2mmu_gmem *gmem, pgoff_t start, pgoff_t end);
+int s2mmu_gmem_bind(struct s2mmu_gmem *gmem, struct s2mmu_memslot *slot,
+		    u64 offset, u64 size);
+void s2mmu_gmem_unbind(struct s2mmu_memslot *slot);
+struct page *s2mmu_gmem_get_page(struct s2mmu_memslot *slot, u64 gfn);
+u64 s2mmu_gmem_peek_pfn(struct s2mmu_memslot *slot, u64 gfn);
+struct s2mmu_gmem *s2mmu_gmem_alloc(struct s2mmu_vm *vm);
+void s2mmu_gmem_destroy(struct s2mmu_gmem *gmem);
+
 /* mmu/memslot.c */
 void s2mmu_memslots_init(struct s2mmu_vm *vm);
 void s2mmu_memslots_destroy(struct s2mmu_vm *vm);
 int s2mmu_memslot_check(const struct s2mmu_memory_region *mem, u64 max_gpa);
 int s2mmu_set_memory_region(struct s2mmu_vm *vm,
-			    const struct s2mmu_memory_region *mem);
+			    const struct s2mmu_memory_region *mem,
+			    struct s2mmu_gmem *gmem, u64 gmem_offset,
+			    u64 gmem_size);
 struct s2mmu_memslot *s2mmu_gfn_to_memslot(struct s2mmu_vm *vm, u64 gfn);
 int s2mmu_memslot_max_level(const struct s2mmu_memslot *slot, u64 gfn,
 			    unsigned long hva, int level);
@@ -833,7 +881,8 @@ int s2mmu_for_each_hva_slot(struct s2mmu_vm *vm, unsigned long start,
 
 /* mmu/fault.c */
 int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f);
-int s2mmu_fault(struct s2mmu_vcpu *vcpu, u64 gpa, unsigned int access);
+int s2mmu_fault(struct s2mmu_vcpu *vcpu, u64 gpa, unsigned int access,
+		bool *private);
 long s2mmu_pre_fault(struct s2mmu_vcpu *vcpu, u64 *gpa, u64 *size);
 
 /* mmu/invariants.c */
@@ -904,6 +953,13 @@ extern atomic_t s2mmu_nr_vms;
 struct s2mmu_vm *s2mmu_vm_alloc(const struct s2mmu_vm_config *cfg);
 void s2mmu_vm_put(struct s2mmu_vm *vm);
 long s2mmu_vm_get_info(struct s2mmu_vm *vm, void __user *argp, size_t size);
+
+/* mmu/gmem_fd.c: the guest_memfd file */
+int s2mmu_gmem_create(struct s2mmu_vm *vm,
+		      const struct s2mmu_create_guest_memfd *args);
+struct file *s2mmu_gmem_fget(struct s2mmu_vm *vm, unsigned int fd, u64 *size);
+int s2mmu_gmem_init(void);
+void s2mmu_gmem_exit(void);
 
 /* mmu/stats_fd.c: the binary stats fds */
 int s2mmu_vm_stats_fd(struct s2mmu_vm *vm, unsigned long arg);

@@ -55,4 +55,14 @@ static inline long s2mmu_get_user_pages_locked(struct mm_struct *mm,
 #endif
 }
 
+/*
+ * inode_operations.setattr's first argument: struct mnt_idmap * since
+ * 6.3, struct user_namespace * before.
+ */
+#ifdef S2MMU_HAVE_SETATTR_IDMAP
+#define S2MMU_SETATTR_NS_ARG	struct mnt_idmap *idmap
+#else
+#define S2MMU_SETATTR_NS_ARG	struct user_namespace *ns
+#endif
+
 #endif /* _S2MMU_COMPAT_H */

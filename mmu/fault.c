@@ -16,6 +16,7 @@
  *     the first time, arch-arm64/mte.c), and the install with cmpxchg
  *     (mmu/mmu.c), so vCPUs fault in parallel.
  */
+#include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
@@ -36,6 +37,24 @@ module_param(test_fail_table_topup, bool, 0600);
 MODULE_PARM_DESC(test_fail_table_topup,
 		 "TEST ONLY: stage-2 faults fail their table cache top-up (-ENOMEM)");
 
+/*
+ * Test-only: a private fault sleeps this long after it took its
+ * guest_memfd page and before mmu_lock, so gmem_test can punch or convert
+ * in between (the fault must then retry, not map the freed page).
+ */
+static unsigned int test_gmem_fault_delay_ms;
+module_param(test_gmem_fault_delay_ms, uint, 0600);
+MODULE_PARM_DESC(test_gmem_fault_delay_ms,
+		 "TEST ONLY: private faults sleep this long before mmu_lock");
+
+static void s2mmu_test_gmem_delay(const struct s2mmu_fault *f)
+{
+	unsigned int ms = READ_ONCE(test_gmem_fault_delay_ms);
+
+	if (f->private && ms)
+		msleep(ms);
+}
+
 /* The fault path's table cache top-up result @ret, or the injected one. */
 static int s2mmu_topup_result(int ret)
 {
@@ -45,6 +64,10 @@ static int s2mmu_topup_result(int ret)
 static inline int s2mmu_topup_result(int ret)
 {
 	return ret;
+}
+
+static inline void s2mmu_test_gmem_delay(const struct s2mmu_fault *f)
+{
 }
 #endif
 
@@ -86,6 +109,26 @@ static int s2mmu_fault_host(struct s2mmu_vm *vm, struct s2mmu_fault *f)
 	const struct s2mmu_vm_ops *ops = vm->cfg.ops;
 	struct s2mmu_host_map host;
 	int ret, level;
+
+	/*
+	 * A private frame: the guest_memfd page at the slot's offset, 4 KiB
+	 * (as KVM 6.12's guest_memfd), writable (such slots are never
+	 * read-only or logged); the module's own pages can hold tags.
+	 */
+	if (f->private) {
+		f->page = s2mmu_gmem_get_page(f->slot, f->gfn);
+		if (IS_ERR(f->page)) {
+			ret = PTR_ERR(f->page);
+			f->page = NULL;
+			return ret;
+		}
+		f->map_writable = true;
+		f->vm_flags = VM_MTE_ALLOWED;
+		f->req_level = 0;
+		f->level = 0;
+		f->pfn = page_to_pfn(f->page);
+		return 0;
+	}
 
 	ret = s2mmu_host_get_page(f->hva, f->access & S2MMU_ACCESS_W,
 				  !(f->slot->flags & S2MMU_MEM_READONLY),
@@ -175,9 +218,12 @@ static int s2mmu_map_slot_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 			cond_resched();
 			continue;
 		}
+		/* After the sequence: a conversion since makes it retry. */
+		f->private = s2mmu_gfn_is_private(vm, f->gfn);
 		ret = s2mmu_fault_host(vm, f);
 		if (ret)
 			return ret;
+		s2mmu_test_gmem_delay(f);
 
 		f->flush = false;
 		f->spurious = false;
@@ -190,7 +236,7 @@ static int s2mmu_map_slot_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 			s2mmu_mmu_flush_finish(vm);
 
 		/* The guest may write through a writable entry at any time. */
-		if (!ret && f->map_writable)
+		if (!ret && f->map_writable && !f->private)
 			set_page_dirty_lock(f->page);
 		put_page(f->page);
 		f->page = NULL;
@@ -254,17 +300,22 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
  * @vcpu: the vCPU.
  * @gpa: the guest physical address.
  * @access: S2MMU_ACCESS_R/W/X needed.
+ * @private: out: the frame was private when the fault looked.
  *
- * Return: as s2mmu_map_gfn().
+ * Return: as s2mmu_map_gfn(); -EFAULT for a private frame also when its
+ * slot has no guest_memfd (S2MMU_MEMORY_FAULT_PRIVATE).
  */
-int s2mmu_fault(struct s2mmu_vcpu *vcpu, u64 gpa, unsigned int access)
+int s2mmu_fault(struct s2mmu_vcpu *vcpu, u64 gpa, unsigned int access,
+		bool *private)
 {
 	struct s2mmu_fault f = {
 		.gfn	= gpa >> PAGE_SHIFT,
 		.access	= access,
 	};
+	int ret = s2mmu_map_gfn(vcpu, &f);
 
-	return s2mmu_map_gfn(vcpu, &f);
+	*private = f.private;
+	return ret;
 }
 
 /**

@@ -54,6 +54,18 @@ static void s2mmu_check_leaf(struct s2mmu_check *c, u64 gpa, u64 pte,
 		c->res->no_slot++;
 		return;
 	}
+	/*
+	 * A private frame is mapped 4 KiB from its guest_memfd page: a punch
+	 * or a close frees the page only after zapping the leaf under
+	 * mmu_lock, which is held.
+	 */
+	if (s2mmu_gfn_is_private(c->vm, gfn)) {
+		u64 pfn = s2mmu_gmem_peek_pfn(slot, gfn);
+
+		if (level || !pfn || pfn != ops->leaf_pa(pte, level) >> PAGE_SHIFT)
+			c->res->bad_private++;
+		return;
+	}
 	hva = slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
 	s2mmu_host_walk(c->vm->mm, hva, &host);
 	if (!host.present) {

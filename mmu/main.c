@@ -57,7 +57,63 @@ static long s2mmu_vm_ioctl_set_memory_region(struct s2mmu_vm *vm,
 
 	if (copy_from_user(&mem, argp, sizeof(mem)))
 		return -EFAULT;
-	return s2mmu_set_memory_region(vm, &mem);
+	/* Only the second version names a guest_memfd. */
+	if (mem.flags & S2MMU_MEM_GUEST_MEMFD)
+		return -EINVAL;
+	return s2mmu_set_memory_region(vm, &mem, NULL, 0, 0);
+}
+
+static long s2mmu_vm_ioctl_set_memory_region2(struct s2mmu_vm *vm,
+					      void __user *argp)
+{
+	struct s2mmu_memory_region2 m2;
+	struct s2mmu_memory_region mem;
+	struct file *file = NULL;
+	u64 size = 0;
+	long ret;
+
+	if (copy_from_user(&m2, argp, sizeof(m2)))
+		return -EFAULT;
+	if (m2.pad1 || memchr_inv(m2.pad2, 0, sizeof(m2.pad2)))
+		return -EINVAL;
+	mem = (struct s2mmu_memory_region) {
+		.slot			= m2.slot,
+		.flags			= m2.flags,
+		.guest_phys_addr	= m2.guest_phys_addr,
+		.memory_size		= m2.memory_size,
+		.userspace_addr		= m2.userspace_addr,
+	};
+	if ((m2.flags & S2MMU_MEM_GUEST_MEMFD) && m2.memory_size) {
+		file = s2mmu_gmem_fget(vm, m2.guest_memfd, &size);
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+	}
+	ret = s2mmu_set_memory_region(vm, &mem,
+				      file ? file->private_data : NULL,
+				      m2.guest_memfd_offset, size);
+	if (file)
+		fput(file);
+	return ret;
+}
+
+static long s2mmu_vm_ioctl_set_memory_attributes(struct s2mmu_vm *vm,
+						 void __user *argp)
+{
+	struct s2mmu_memory_attributes attrs;
+
+	if (copy_from_user(&attrs, argp, sizeof(attrs)))
+		return -EFAULT;
+	return s2mmu_set_memory_attributes(vm, &attrs);
+}
+
+static long s2mmu_vm_ioctl_create_guest_memfd(struct s2mmu_vm *vm,
+					      void __user *argp)
+{
+	struct s2mmu_create_guest_memfd args;
+
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+	return s2mmu_gmem_create(vm, &args);
 }
 
 /**
@@ -76,10 +132,14 @@ static long s2mmu_check_extension(struct s2mmu_vm *vm, unsigned long cap)
 {
 	switch (cap) {
 	case S2MMU_CAP_BINARY_STATS_FD:
+	case S2MMU_CAP_USER_MEMORY2:
+	case S2MMU_CAP_GUEST_MEMFD:
 		return 1;
 	case S2MMU_CAP_VM_DISABLE_NX_HUGE_PAGES:
 		/* x86 TDP VMs only: the only type with the mitigation. */
 		return !vm || vm->cfg.ops->nx_huge_pages;
+	case S2MMU_CAP_MEMORY_ATTRIBUTES:
+		return S2MMU_MEMORY_ATTRIBUTE_PRIVATE;
 	case S2MMU_CAP_ARM64_MTE:
 		return s2mmu_vm_type_mte_supported(vm ? vm->cfg.ops : NULL);
 	default:
@@ -272,6 +332,12 @@ static long s2mmu_vm_ioctl(struct file *file, unsigned int cmd,
 		return s2mmu_vm_get_info(vm, argp, _IOC_SIZE(cmd));
 	case S2MMU_SET_MEMORY_REGION:
 		return s2mmu_vm_ioctl_set_memory_region(vm, argp);
+	case S2MMU_SET_MEMORY_REGION2:
+		return s2mmu_vm_ioctl_set_memory_region2(vm, argp);
+	case S2MMU_SET_MEMORY_ATTRIBUTES:
+		return s2mmu_vm_ioctl_set_memory_attributes(vm, argp);
+	case S2MMU_CREATE_GUEST_MEMFD:
+		return s2mmu_vm_ioctl_create_guest_memfd(vm, argp);
 	case S2MMU_CREATE_VCPU:
 		return s2mmu_vcpu_create(vm, arg);
 	case S2MMU_CHECK_INVARIANTS:
@@ -401,10 +467,15 @@ static int __init s2mmu_init(void)
 {
 	int ret;
 
+	ret = s2mmu_gmem_init();
+	if (ret)
+		return ret;
 	s2mmu_debugfs_init();
 	ret = misc_register(&s2mmu_dev);
-	if (ret)
+	if (ret) {
 		s2mmu_debugfs_exit();
+		s2mmu_gmem_exit();
+	}
 	return ret;
 }
 
@@ -412,6 +483,7 @@ static void __exit s2mmu_exit(void)
 {
 	misc_deregister(&s2mmu_dev);
 	s2mmu_debugfs_exit();
+	s2mmu_gmem_exit();
 }
 
 module_init(s2mmu_init);

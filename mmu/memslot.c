@@ -62,6 +62,7 @@ void s2mmu_memslots_init(struct s2mmu_vm *vm)
 	mutex_init(&vm->slots_lock);
 	xa_init(&vm->slot_ids);
 	mt_init_flags(&vm->gfn_tree, MT_FLAGS_USE_RCU);
+	mt_init_flags(&vm->mem_attrs, MT_FLAGS_USE_RCU);
 	vm->hva_tree = RB_ROOT_CACHED;
 	spin_lock_init(&vm->mn_lock);
 	init_waitqueue_head(&vm->mn_wait);
@@ -91,6 +92,7 @@ void s2mmu_memslots_destroy(struct s2mmu_vm *vm)
 	/* No reader is left: free the nodes now rather than after RCU. */
 	mt_clear_in_rcu(&vm->gfn_tree);
 	mtree_destroy(&vm->gfn_tree);
+	mtree_destroy(&vm->mem_attrs);
 }
 
 /**
@@ -536,7 +538,10 @@ int s2mmu_memslot_check(const struct s2mmu_memory_region *mem, u64 max_gpa)
 {
 	if (mem->slot >= S2MMU_MAX_MEMSLOTS)
 		return -EINVAL;
-	if (mem->flags & ~S2MMU_SLOT_FLAGS)
+	if (mem->flags & ~(S2MMU_SLOT_FLAGS | S2MMU_MEM_GUEST_MEMFD))
+		return -EINVAL;
+	/* Private memory is neither read-only nor logged (as KVM). */
+	if ((mem->flags & S2MMU_MEM_GUEST_MEMFD) && (mem->flags & S2MMU_SLOT_FLAGS))
 		return -EINVAL;
 	if (!PAGE_ALIGNED(mem->memory_size) ||
 	    !PAGE_ALIGNED(mem->guest_phys_addr) ||
@@ -557,6 +562,10 @@ int s2mmu_memslot_check(const struct s2mmu_memory_region *mem, u64 max_gpa)
  * s2mmu_set_memory_region() - handle S2MMU_SET_MEMORY_REGION.
  * @vm: the VM.
  * @mem: the request, copied from userspace.
+ * @gmem: S2MMU_MEM_GUEST_MEMFD: the guest_memfd to bind a new slot to
+ *        (the caller holds its file), else NULL.
+ * @gmem_offset: the slot's byte offset in it.
+ * @gmem_size: its size.
  *
  * Create, move (new guest_phys_addr), change flags, or delete
  * (memory_size 0) a slot.  Deleting or moving zaps the old range's
@@ -572,7 +581,9 @@ int s2mmu_memslot_check(const struct s2mmu_memory_region *mem, u64 max_gpa)
  * -ENOMEM; -EINTR.
  */
 int s2mmu_set_memory_region(struct s2mmu_vm *vm,
-			    const struct s2mmu_memory_region *mem)
+			    const struct s2mmu_memory_region *mem,
+			    struct s2mmu_gmem *gmem, u64 gmem_offset,
+			    u64 gmem_size)
 {
 	struct s2mmu_memslot *old, *new;
 	unsigned long *bitmap;
@@ -613,6 +624,7 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 		WRITE_ONCE(vm->nr_slots, vm->nr_slots - 1);
 		if (old->dirty_bitmap)
 			vm->nr_dirty_slots--;
+		s2mmu_gmem_unbind(old);
 		s2mmu_memslot_free(old);
 		ret = 0;
 		goto out;
@@ -620,6 +632,9 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 
 	if (old) {
 		ret = -EINVAL;
+		/* Private memory slots are immutable: deleted only (KVM). */
+		if ((old->flags | mem->flags) & S2MMU_MEM_GUEST_MEMFD)
+			goto out;
 		if (old->npages != npages ||
 		    old->userspace_addr != mem->userspace_addr ||
 		    ((old->flags ^ mem->flags) & S2MMU_MEM_READONLY))
@@ -654,9 +669,16 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 	new->npages = npages;
 	new->userspace_addr = mem->userspace_addr;
 
+	INIT_LIST_HEAD(&new->gmem_link);
+
 	ret = -EEXIST;
 	if (s2mmu_gfn_range_used(vm, base_gfn, npages, old))
 		goto free;
+	if (gmem) {
+		ret = s2mmu_gmem_bind(gmem, new, gmem_offset, gmem_size);
+		if (ret)
+			goto free;
+	}
 
 	/* Logging: a move keeps the old slot's bitmap, as KVM. */
 	if (mem->flags & S2MMU_MEM_LOG_DIRTY_PAGES) {
@@ -711,6 +733,7 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 	goto out;
 
 free:
+	s2mmu_gmem_unbind(new);
 	s2mmu_memslot_free(new);
 out:
 	mutex_unlock(&vm->slots_lock);

@@ -173,7 +173,7 @@ int s2mmu_vcpu_translate(struct s2mmu_vcpu *vcpu, u64 gpa,
  * -EHWPOISON or -EFAULT (memory fault).
  */
 static void s2mmu_vcpu_set_exit(struct s2mmu_run *run, u64 gpa, u64 len,
-				unsigned int access, int err)
+				unsigned int access, int err, bool private)
 {
 	if (err == -ENOENT) {
 		run->exit_reason = S2MMU_EXIT_MMIO;
@@ -195,6 +195,8 @@ static void s2mmu_vcpu_set_exit(struct s2mmu_run *run, u64 gpa, u64 len,
 		run->memory_fault.flags |= S2MMU_MEMORY_FAULT_READONLY;
 	else if (err == -EHWPOISON)
 		run->memory_fault.flags |= S2MMU_MEMORY_FAULT_HWPOISON;
+	else if (private)
+		run->memory_fault.flags |= S2MMU_MEMORY_FAULT_PRIVATE;
 	else
 		run->memory_fault.flags |= S2MMU_MEMORY_FAULT_NOT_MAPPED;
 }
@@ -317,10 +319,11 @@ static int s2mmu_vcpu_handle_fault(struct s2mmu_vcpu *vcpu,
 				   struct s2mmu_run *run, u64 gpa, u64 len,
 				   unsigned int access, int err)
 {
+	bool private = false;
 	int ret = err;
 
 	if (err == -EFAULT)
-		ret = s2mmu_fault(vcpu, gpa, access);
+		ret = s2mmu_fault(vcpu, gpa, access, &private);
 
 	switch (ret) {
 	case 0:
@@ -335,7 +338,7 @@ static int s2mmu_vcpu_handle_fault(struct s2mmu_vcpu *vcpu,
 	case -EFAULT:
 	case -EROFS:
 	case -EHWPOISON:
-		s2mmu_vcpu_set_exit(run, gpa, len, access, ret);
+		s2mmu_vcpu_set_exit(run, gpa, len, access, ret, private);
 		return ret;
 	default:
 		return ret;
@@ -463,8 +466,13 @@ static int s2mmu_vcpu_run_touch(struct s2mmu_vcpu *vcpu,
  */
 int s2mmu_access_check(const struct s2mmu_access *a)
 {
-	if (a->op > S2MMU_OP_STORE_TAGS)
+	if (a->op > S2MMU_OP_MAP_GPA_RANGE)
 		return -EINVAL;
+	if (a->op == S2MMU_OP_MAP_GPA_RANGE)
+		return (a->flags & ~S2MMU_ACCESS_F_PRIVATE) || !a->len ||
+		       !PAGE_ALIGNED(a->gpa | a->len) ||
+		       a->gpa + a->len < a->gpa ||
+		       a->uaddr || a->stride || a->repeat ? -EINVAL : 0;
 	if (a->flags & ~S2MMU_ACCESS_F_WRITE)
 		return -EINVAL;
 	if (a->gpa + a->len < a->gpa)
@@ -525,6 +533,20 @@ int s2mmu_vcpu_run(struct s2mmu_vcpu *vcpu, struct s2mmu_run *run)
 			ret = -EINVAL;
 			break;
 		}
+		/* The guest asks the VMM to convert: always an exit. */
+		if (a.op == S2MMU_OP_MAP_GPA_RANGE) {
+			run->exit_reason = S2MMU_EXIT_HYPERCALL;
+			run->hypercall.nr = S2MMU_HC_MAP_GPA_RANGE;
+			run->hypercall.args[0] = a.gpa;
+			run->hypercall.args[1] = a.len >> PAGE_SHIFT;
+			run->hypercall.args[2] =
+				(a.flags & S2MMU_ACCESS_F_PRIVATE ?
+				 S2MMU_MAP_GPA_RANGE_ENCRYPTED :
+				 S2MMU_MAP_GPA_RANGE_DECRYPTED) |
+				S2MMU_MAP_GPA_RANGE_PAGE_SZ_4K;
+			run->hypercall.ret = 0;
+			break;
+		}
 		if (a.op != S2MMU_OP_TOUCH &&
 		    !access_ok(u64_to_user_ptr(a.uaddr),
 			       s2mmu_access_ubytes(&a, a.len))) {
@@ -538,7 +560,7 @@ int s2mmu_vcpu_run(struct s2mmu_vcpu *vcpu, struct s2mmu_run *run)
 		if (ret)
 			break;
 	}
-	if (!ret)
+	if (!ret && run->exit_reason == S2MMU_EXIT_DONE)
 		run->done = nr;
 
 	run->stat_faults = vcpu->stat.pf_fixed + vcpu->stat.pf_spurious;

@@ -84,7 +84,7 @@ int s2mmu_kunit_set_slot(struct s2mmu_vm *vm, u32 id, u32 flags, u64 gfn,
 		.userspace_addr		= hva,
 	};
 
-	return s2mmu_set_memory_region(vm, &mem);
+	return s2mmu_set_memory_region(vm, &mem, NULL, 0, 0);
 }
 
 /**

@@ -77,8 +77,9 @@
 #define S2MMU_CAP_BINARY_STATS_FD		203	/* KVM's */
 #define S2MMU_CAP_ARM64_MTE			205	/* KVM_CAP_ARM_MTE */
 #define S2MMU_CAP_VM_DISABLE_NX_HUGE_PAGES	220	/* KVM's */
-#define S2MMU_CAP_MEMORY_ATTRIBUTES		233	/* KVM's; reserved */
-#define S2MMU_CAP_GUEST_MEMFD			234	/* KVM's; reserved */
+#define S2MMU_CAP_USER_MEMORY2			231	/* KVM's */
+#define S2MMU_CAP_MEMORY_ATTRIBUTES		233	/* KVM's */
+#define S2MMU_CAP_GUEST_MEMFD			234	/* KVM's */
 /* s2mmu's own: how dirty pages are tracked (args[0]: one mode). */
 #define S2MMU_CAP_DIRTY_LOG_MODE		1000
 /* s2mmu's own: split huge leaves when logging is enabled (args[0]: 0/1). */
@@ -152,11 +153,78 @@ struct s2mmu_memory_region {
 #define S2MMU_SET_MEMORY_REGION	_IOW(S2MMUIO, 0x11, struct s2mmu_memory_region)
 
 /*
+ * Guest-private memory, as KVM's guest_memfd (Documentation/uapi.rst,
+ * "Guest-private memory").
+ *
+ * S2MMU_CREATE_GUEST_MEMFD (VM fd; KVM_CREATE_GUEST_MEMFD's layout): a new
+ * file (O_RDWR | O_CLOEXEC) of @size bytes (page aligned, non-zero) whose
+ * memory the module allocates and owns; it is bound to the VM that
+ * created it.  flags and reserved must be zero.  The file cannot be read,
+ * written or mapped; fstat() reports its size; fallocate() takes
+ * FALLOC_FL_KEEP_SIZE (allocate) and FALLOC_FL_KEEP_SIZE |
+ * FALLOC_FL_PUNCH_HOLE (free, and unmap from the guest).
+ */
+struct s2mmu_create_guest_memfd {
+	__u64 size;
+	__u64 flags;
+	__u64 reserved[6];
+};
+
+#define S2MMU_CREATE_GUEST_MEMFD	_IOWR(S2MMUIO, 0x1b, struct s2mmu_create_guest_memfd)
+
+/*
+ * S2MMU_SET_MEMORY_REGION2: S2MMU_SET_MEMORY_REGION with the layout of
+ * kvm_userspace_memory_region2.  With S2MMU_MEM_GUEST_MEMFD the slot's
+ * private frames come from @guest_memfd (an fd this VM created) at
+ * @guest_memfd_offset (page aligned; the slot must fit in the file, and
+ * no other slot may be bound to any of its range); its shared frames
+ * still come from @userspace_addr.  Such a slot cannot be read-only or
+ * log dirty pages, and cannot be changed, only deleted (as KVM).  The
+ * padding must be zero.  S2MMU_SET_MEMORY_REGION refuses the flag.
+ */
+struct s2mmu_memory_region2 {
+	__u32 slot;
+	__u32 flags;
+	__u64 guest_phys_addr;
+	__u64 memory_size;
+	__u64 userspace_addr;
+	__u64 guest_memfd_offset;
+	__u32 guest_memfd;
+	__u32 pad1;
+	__u64 pad2[14];
+};
+
+#define S2MMU_MEM_GUEST_MEMFD		(1U << 2)
+
+#define S2MMU_SET_MEMORY_REGION2	_IOW(S2MMUIO, 0x19, struct s2mmu_memory_region2)
+
+/*
+ * S2MMU_SET_MEMORY_ATTRIBUTES (KVM_SET_MEMORY_ATTRIBUTES' layout): set the
+ * attributes of guest physical [address, address + size) (page aligned,
+ * non-empty, inside the VM's address space) to @attributes, which
+ * S2MMU_CHECK_EXTENSION(S2MMU_CAP_MEMORY_ATTRIBUTES) lists; flags must be
+ * zero.  A frame with S2MMU_MEMORY_ATTRIBUTE_PRIVATE is mapped from its
+ * slot's guest_memfd, any other from the slot's host memory; every change
+ * unmaps the range from stage 2 first.
+ */
+struct s2mmu_memory_attributes {
+	__u64 address;
+	__u64 size;
+	__u64 attributes;
+	__u64 flags;
+};
+
+#define S2MMU_MEMORY_ATTRIBUTE_PRIVATE	(1ULL << 3)
+
+#define S2MMU_SET_MEMORY_ATTRIBUTES	_IOW(S2MMUIO, 0x1a, struct s2mmu_memory_attributes)
+
+/*
  * S2MMU_CHECK_INVARIANTS (debug): under the VM's locks, check every
  * present stage-2 leaf against the host page tables of the VM's mm at the
- * slot's host address, the table-page accounting, and the idle vCPUs'
- * TLBs.  Returns 0, or -EUCLEAN when any count of violations is non-zero;
- * the structure is filled in both cases.
+ * slot's host address (a private frame's: against its guest_memfd page),
+ * the table-page accounting, and the idle vCPUs' TLBs.  Returns 0, or
+ * -EUCLEAN when any count of violations is non-zero; the structure is
+ * filled in both cases.
  */
 struct s2mmu_invariants {
 	__u64 leaves;		/* present leaves checked */
@@ -169,7 +237,9 @@ struct s2mmu_invariants {
 	__u64 bad_accounting;	/* table counts that differ from the walk */
 	__u64 stale_tlb;	/* vCPU TLB entries the tables do not back */
 	__u64 vcpus_skipped;	/* vCPUs running, so their TLBs not checked */
-	__u64 padding[6];
+	__u64 bad_private;	/* leaf on a private frame that does not map
+				 * its guest_memfd page (or has none) */
+	__u64 padding[5];
 };
 
 #define S2MMU_CHECK_INVARIANTS	_IOR(S2MMUIO, 0x13, struct s2mmu_invariants)
@@ -338,6 +408,15 @@ struct s2mmu_arm64_copy_mte_tags {
  * would, leaving the data alone.  A tag store is a write for stage 2
  * (it needs a writable slot and sets Dirty).  gpa and len must be
  * multiples of 16; flags, stride and repeat zero.
+ *
+ * MAP_GPA_RANGE is the guest asking to convert [gpa, gpa + len) (page
+ * aligned, non-empty) to private (flags S2MMU_ACCESS_F_PRIVATE) or to
+ * shared (flags 0), as a guest's KVM_HC_MAP_GPA_RANGE hypercall: it
+ * touches no memory and always exits S2MMU_EXIT_HYPERCALL with
+ * hypercall.nr S2MMU_HC_MAP_GPA_RANGE, args[0] the gpa, args[1] the
+ * number of 4 KiB pages and args[2] S2MMU_MAP_GPA_RANGE_ENCRYPTED or
+ * _DECRYPTED (KVM's values).  The VMM converts (S2MMU_SET_MEMORY_ATTRIBUTES)
+ * and runs the accesses after it; uaddr, stride and repeat must be zero.
  */
 #define S2MMU_OP_READ		0
 #define S2MMU_OP_WRITE		1
@@ -345,10 +424,18 @@ struct s2mmu_arm64_copy_mte_tags {
 #define S2MMU_OP_TOUCH		3
 #define S2MMU_OP_LOAD_TAGS	4
 #define S2MMU_OP_STORE_TAGS	5
+#define S2MMU_OP_MAP_GPA_RANGE	6
 
 #define S2MMU_MTE_GRANULE_SIZE	16	/* bytes of memory per allocation tag */
 
 #define S2MMU_ACCESS_F_WRITE	(1U << 0)	/* TOUCH only: write access */
+#define S2MMU_ACCESS_F_PRIVATE	(1U << 1)	/* MAP_GPA_RANGE only: to private */
+
+/* S2MMU_EXIT_HYPERCALL of MAP_GPA_RANGE: KVM's numbers. */
+#define S2MMU_HC_MAP_GPA_RANGE		12
+#define S2MMU_MAP_GPA_RANGE_PAGE_SZ_4K	0
+#define S2MMU_MAP_GPA_RANGE_ENCRYPTED	(1U << 4)
+#define S2MMU_MAP_GPA_RANGE_DECRYPTED	(0U << 4)
 
 struct s2mmu_access {
 	__u64 gpa;
@@ -364,15 +451,19 @@ struct s2mmu_access {
 #define S2MMU_EXIT_MMIO		1
 #define S2MMU_EXIT_MEMORY_FAULT	2
 #define S2MMU_EXIT_INTR		3
+#define S2MMU_EXIT_HYPERCALL	4
 
 /*
  * memory_fault.flags: the access kind and why it could not be mapped.
- * Bit 3 is reserved for S2MMU_MEMORY_FAULT_PRIVATE (guest-private
- * memory), which will have the value of KVM's KVM_MEMORY_EXIT_FLAG_PRIVATE.
+ * S2MMU_MEMORY_FAULT_PRIVATE (KVM_MEMORY_EXIT_FLAG_PRIVATE's value): the
+ * frame is private (S2MMU_MEMORY_ATTRIBUTE_PRIVATE) and its slot cannot
+ * provide it (no guest_memfd, or the guest_memfd is gone): the VMM
+ * converts the range to shared, or binds memory, and runs again.
  */
 #define S2MMU_MEMORY_FAULT_WRITE	(1ULL << 0)	/* it was a write */
 #define S2MMU_MEMORY_FAULT_EXEC		(1ULL << 1)	/* it was a fetch */
 #define S2MMU_MEMORY_FAULT_READONLY	(1ULL << 2)	/* write to a read-only slot */
+#define S2MMU_MEMORY_FAULT_PRIVATE	(1ULL << 3)	/* a private frame */
 #define S2MMU_MEMORY_FAULT_HWPOISON	(1ULL << 4)	/* hardware-poisoned page */
 #define S2MMU_MEMORY_FAULT_NOT_MAPPED	(1ULL << 5)	/* hva not mapped / no access */
 
@@ -401,6 +492,16 @@ struct s2mmu_run {
 			__u64 gpa;
 			__u64 size;
 		} memory_fault;
+		/*
+		 * S2MMU_EXIT_HYPERCALL: kvm_run's hypercall without its
+		 * last field (flags, x86's long mode), to fit.  ret is
+		 * not read back.
+		 */
+		struct {
+			__u64 nr;
+			__u64 args[6];
+			__u64 ret;
+		} hypercall;
 		__u64 padding[8];
 	};
 	/* statistics of this vCPU, cumulative */
