@@ -817,6 +817,8 @@ bool s2mmu_mmu_invalidate_range_add(struct s2mmu_vm *vm, u64 start, u64 end,
 void s2mmu_mmu_invalidate_end(struct s2mmu_vm *vm);
 bool s2mmu_mmu_invalidate_retry(struct s2mmu_vm *vm, u64 gfn,
 				unsigned long seq);
+bool s2mmu_mmu_invalidate_retry_range(struct s2mmu_vm *vm, u64 start, u64 end,
+				      unsigned long seq);
 bool s2mmu_mmu_invalidate_retry_unsafe(struct s2mmu_vm *vm, u64 gfn,
 				       unsigned long seq);
 
@@ -836,6 +838,7 @@ struct s2mmu_gmem {
 
 /* mmu/attr.c: memory attributes */
 bool s2mmu_gfn_is_private(struct s2mmu_vm *vm, u64 gfn);
+bool s2mmu_gfn_range_has_private(struct s2mmu_vm *vm, u64 start, u64 end);
 int s2mmu_set_memory_attributes(struct s2mmu_vm *vm,
 				const struct s2mmu_memory_attributes *attrs);
 

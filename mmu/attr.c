@@ -12,11 +12,37 @@
  * under mmu_lock.  Changes are serialised by vm->slots_lock; readers take
  * RCU only (mtree_load()).
  */
+#include <linux/delay.h>
 #include <linux/maple_tree.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/xarray.h>
 
 #include "s2mmu.h"
+
+#ifdef S2MMU_PROVE_MMU
+/*
+ * Test-only: an attribute change sleeps this long between its zap and
+ * its store, the invalidation in progress, so gmem_test can run a fault
+ * inside it (the fault must retry, not map a huge leaf over the range).
+ */
+static unsigned int test_attr_change_delay_ms;
+module_param(test_attr_change_delay_ms, uint, 0600);
+MODULE_PARM_DESC(test_attr_change_delay_ms,
+		 "TEST ONLY: attribute changes sleep this long mid-invalidation");
+
+static void s2mmu_test_attr_delay(void)
+{
+	unsigned int ms = READ_ONCE(test_attr_change_delay_ms);
+
+	if (ms)
+		msleep(ms);
+}
+#else
+static inline void s2mmu_test_attr_delay(void)
+{
+}
+#endif
 
 /**
  * s2mmu_gfn_is_private() - is a frame private now?
@@ -34,6 +60,28 @@ bool s2mmu_gfn_is_private(struct s2mmu_vm *vm, u64 gfn)
 		return false;
 	entry = mtree_load(&vm->mem_attrs, gfn);
 	return entry && (xa_to_value(entry) & S2MMU_MEMORY_ATTRIBUTE_PRIVATE);
+}
+
+/**
+ * s2mmu_gfn_range_has_private() - is any frame of a range private now?
+ * @vm: the VM.
+ * @start: the first frame.
+ * @end: the frame after the last.
+ *
+ * The fault path asks it of the range a huge leaf would map: a shared
+ * leaf must not cover a private frame (and private leaves are 4 KiB).
+ *
+ * Context: any (RCU inside); checked as s2mmu_gfn_is_private() is.
+ * Return: true when a frame of [start, end) is private.
+ */
+bool s2mmu_gfn_range_has_private(struct s2mmu_vm *vm, u64 start, u64 end)
+{
+	unsigned long index = start;
+
+	if (likely(mtree_empty(&vm->mem_attrs)))
+		return false;
+	/* Only PRIVATE is stored: any entry is a private range. */
+	return mt_find(&vm->mem_attrs, &index, end - 1);
 }
 
 /**
@@ -70,6 +118,7 @@ int s2mmu_set_memory_attributes(struct s2mmu_vm *vm,
 	write_unlock(&vm->mmu_lock);
 	if (flush)
 		s2mmu_mmu_flush_finish(vm);
+	s2mmu_test_attr_delay();
 
 	ret = mtree_store_range(&vm->mem_attrs, start_gfn, end_gfn - 1,
 				attrs->attributes ?

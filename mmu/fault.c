@@ -38,20 +38,21 @@ MODULE_PARM_DESC(test_fail_table_topup,
 		 "TEST ONLY: stage-2 faults fail their table cache top-up (-ENOMEM)");
 
 /*
- * Test-only: a private fault sleeps this long after it took its
- * guest_memfd page and before mmu_lock, so gmem_test can punch or convert
- * in between (the fault must then retry, not map the freed page).
+ * Test-only: a fault on a guest_memfd slot sleeps this long after it
+ * took its page and before mmu_lock, so gmem_test can punch, convert or
+ * close in between (the fault must then retry, not map the freed page or
+ * a leaf of the wrong kind).
  */
 static unsigned int test_gmem_fault_delay_ms;
 module_param(test_gmem_fault_delay_ms, uint, 0600);
 MODULE_PARM_DESC(test_gmem_fault_delay_ms,
-		 "TEST ONLY: private faults sleep this long before mmu_lock");
+		 "TEST ONLY: faults on guest_memfd slots sleep this long before mmu_lock");
 
 static void s2mmu_test_gmem_delay(const struct s2mmu_fault *f)
 {
 	unsigned int ms = READ_ONCE(test_gmem_fault_delay_ms);
 
-	if (f->private && ms)
+	if (ms && (f->slot->flags & S2MMU_MEM_GUEST_MEMFD))
 		msleep(ms);
 }
 
@@ -97,6 +98,23 @@ static int s2mmu_fault_slot(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 	if (READ_ONCE(vcpu->vm->dirty_log_mode) != S2MMU_DIRTY_LOG_MODE_WRPROT)
 		f->dirty_bitmap = NULL;
 	return 0;
+}
+
+/*
+ * The largest level up to @level whose leaf over @gfn covers no private
+ * frame: a shared leaf maps host memory only (KVM's mixed-attribute huge
+ * page rule).  Read after the sequence; the install rechecks the range.
+ */
+static int s2mmu_fault_attr_level(struct s2mmu_vm *vm, u64 gfn, int level)
+{
+	for (; level > 0; level--) {
+		u64 n = 1ULL << (level * S2MMU_PT_LEVEL_BITS);
+		u64 start = gfn & ~(n - 1);
+
+		if (!s2mmu_gfn_range_has_private(vm, start, start + n))
+			break;
+	}
+	return level;
 }
 
 /*
@@ -153,7 +171,8 @@ static int s2mmu_fault_host(struct s2mmu_vm *vm, struct s2mmu_fault *f)
 	/* A logged slot is mapped 4 KiB, so each page is tracked alone. */
 	if (f->dirty_logged)
 		level = 0;
-	f->req_level = s2mmu_memslot_max_level(f->slot, f->gfn, f->hva, level);
+	level = s2mmu_memslot_max_level(f->slot, f->gfn, f->hva, level);
+	f->req_level = s2mmu_fault_attr_level(vm, f->gfn, level);
 	f->level = f->req_level;
 	if (ops->fault_level)
 		f->level = min(f->level, ops->fault_level(vm, f, f->req_level));
@@ -168,11 +187,16 @@ static int s2mmu_fault_install(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 {
 	const struct s2mmu_vm_ops *ops = vcpu->vm->cfg.ops;
 	struct s2mmu_vm *vm = vcpu->vm;
+	u64 npages, start;
 	int ret;
 
 	if (vm->mm_released)
 		return -EFAULT;
-	if (s2mmu_mmu_invalidate_retry(vm, f->gfn, f->mmu_seq))
+	/* The whole leaf: an attribute change may be in progress beside. */
+	npages = 1ULL << (f->level * S2MMU_PT_LEVEL_BITS);
+	start = f->gfn & ~(npages - 1);
+	if (s2mmu_mmu_invalidate_retry_range(vm, start, start + npages,
+					     f->mmu_seq))
 		return -EAGAIN;
 	/*
 	 * Mark before installing, under the same mmu_lock (read) section:

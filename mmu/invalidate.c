@@ -105,10 +105,34 @@ bool s2mmu_mmu_invalidate_retry(struct s2mmu_vm *vm, u64 gfn,
 				unsigned long seq)
 	__must_hold(&vm->mmu_lock)
 {
+	return s2mmu_mmu_invalidate_retry_range(vm, gfn, gfn + 1, seq);
+}
+
+/**
+ * s2mmu_mmu_invalidate_retry_range() - s2mmu_mmu_invalidate_retry() for
+ * a fault that maps the frames [start, end) with one leaf.
+ * @vm: the VM.
+ * @start: the leaf's first frame.
+ * @end: the frame after its last.
+ * @seq: vm->mmu_invalidate_seq as read before the fault looked up the page.
+ *
+ * A huge leaf needs the whole range: an attribute change of one of its
+ * frames in progress (zapped, the new attribute maybe not yet visible to
+ * the fault) must make a huge shared fault retry, even though the frame
+ * it faulted on is outside the change.
+ *
+ * Context: mmu_lock held (read or write).
+ * Return: true while an invalidation in progress overlaps [start, end),
+ * or when one ended since @seq was read; false otherwise.
+ */
+bool s2mmu_mmu_invalidate_retry_range(struct s2mmu_vm *vm, u64 start, u64 end,
+				      unsigned long seq)
+	__must_hold(&vm->mmu_lock)
+{
 	lockdep_assert_held(&vm->mmu_lock);
 	if (vm->mmu_invalidate_in_progress &&
-	    gfn >= vm->mmu_invalidate_range_start &&
-	    gfn < vm->mmu_invalidate_range_end)
+	    start < vm->mmu_invalidate_range_end &&
+	    end > vm->mmu_invalidate_range_start)
 		return true;
 	return vm->mmu_invalidate_seq != seq;
 }

@@ -66,6 +66,11 @@ static void s2mmu_check_leaf(struct s2mmu_check *c, u64 gpa, u64 pte,
 			c->res->bad_private++;
 		return;
 	}
+	/* A shared huge leaf must not cover a private frame either. */
+	if (level && s2mmu_gfn_range_has_private(c->vm, gfn, gfn + npages)) {
+		c->res->bad_private++;
+		return;
+	}
 	hva = slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
 	s2mmu_host_walk(c->vm->mm, hva, &host);
 	if (!host.present) {

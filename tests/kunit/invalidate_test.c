@@ -229,6 +229,43 @@ static void invalidate_retry_seq_test(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, retry(vm, 0x5000, seq));
 }
 
+static bool retry_range(struct s2mmu_vm *vm, u64 start, u64 end,
+			unsigned long seq)
+{
+	bool ret;
+
+	read_lock(&vm->mmu_lock);
+	ret = s2mmu_mmu_invalidate_retry_range(vm, start, end, seq);
+	read_unlock(&vm->mmu_lock);
+	return ret;
+}
+
+/*
+ * A huge leaf's fault checks its whole range against the invalidation in
+ * progress: one frame of the range is enough, the faulting frame need not
+ * be in it (an attribute change beside it, mmu/attr.c).
+ */
+static void invalidate_retry_range_test(struct kunit *test)
+{
+	struct s2mmu_vm *vm = invalidate_vm(test);
+	unsigned long seq = vm->mmu_invalidate_seq;
+
+	inv_start(vm, H + 5 * P, H + 6 * P);		/* gfn 0x105, 0x2005 */
+	EXPECT_RANGE(test, vm, 0x105, 0x2006);
+	KUNIT_EXPECT_TRUE(test, retry_range(vm, 0x000, 0x200, seq));
+	KUNIT_EXPECT_TRUE(test, retry_range(vm, 0x105, 0x106, seq));
+	KUNIT_EXPECT_TRUE(test, retry_range(vm, 0x2005, 0x2200, seq));
+	KUNIT_EXPECT_FALSE(test, retry_range(vm, 0x000, 0x105, seq));
+	KUNIT_EXPECT_FALSE(test, retry_range(vm, 0x2006, 0x2200, seq));
+	/* The one-frame check is the range check of that frame. */
+	KUNIT_EXPECT_FALSE(test, retry(vm, 0x104, seq));
+	KUNIT_EXPECT_TRUE(test, retry(vm, 0x105, seq));
+	inv_end(vm, H + 5 * P, H + 6 * P);
+	KUNIT_EXPECT_TRUE(test, retry_range(vm, 0x000, 0x105, seq));
+	KUNIT_EXPECT_FALSE(test, retry_range(vm, 0x000, 0x200,
+					     vm->mmu_invalidate_seq));
+}
+
 /* The frames in the range are zapped, and only they; a flush is asked. */
 static void invalidate_zaps_test(struct kunit *test)
 {
@@ -610,6 +647,7 @@ static struct kunit_case invalidate_cases[] = {
 	KUNIT_CASE(invalidate_range_union_test),
 	KUNIT_CASE(invalidate_nested_test),
 	KUNIT_CASE(invalidate_retry_seq_test),
+	KUNIT_CASE(invalidate_retry_range_test),
 	KUNIT_CASE(invalidate_zaps_test),
 	KUNIT_CASE(invalidate_yield_test),
 	KUNIT_CASE(invalidate_retry_unsafe_test),

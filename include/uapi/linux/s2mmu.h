@@ -237,8 +237,10 @@ struct s2mmu_invariants {
 	__u64 bad_accounting;	/* table counts that differ from the walk */
 	__u64 stale_tlb;	/* vCPU TLB entries the tables do not back */
 	__u64 vcpus_skipped;	/* vCPUs running, so their TLBs not checked */
-	__u64 bad_private;	/* leaf on a private frame that does not map
-				 * its guest_memfd page (or has none) */
+	/* a private leaf that is huge or not on its guest_memfd page (or
+	 * has none), or a shared huge leaf over a private frame
+	 */
+	__u64 bad_private;
 	__u64 padding[5];
 };
 
