@@ -127,6 +127,15 @@ nx-storm: deps
 		--env S2MMU_NX_STORM_SECONDS=$(DURATION)$(if $(SEED),$(comma)S2MMU_SEED=$(SEED)) \
 		x86_64-6.12
 
+# The guest_memfd storm long: gmem_test's conversions_punches_release
+# (make check runs it for 2 s per VM type), on x86_64-6.12, for DURATION
+# seconds per VM type.
+gmem-storm: deps
+	S2MMU_QEMU_TIMEOUT=$$((2 * $(DURATION) + 600)) \
+		bash tests/qemu/run.sh --filter gmem_test --args "-f gstorm" \
+		--env S2MMU_GMEM_STORM_SECONDS=$(DURATION)$(if $(SEED),$(comma)S2MMU_SEED=$(SEED)) \
+		x86_64-6.12
+
 # The large-VM zap test at full size: 8 GiB mapped at 4 KiB (make check
 # maps 256 MiB), on the stock 6.12 kernel and the debug kernel.
 SCALE_MIB ?= 8192
@@ -135,4 +144,4 @@ scale: deps
 		--env S2MMU_SCALE_4K_MIB=$(SCALE_MIB) x86_64-6.12 x86_64-debug
 
 comma := ,
-.PHONY: torture nx-storm scale
+.PHONY: torture nx-storm gmem-storm scale
