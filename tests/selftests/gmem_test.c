@@ -7,10 +7,14 @@
  * private fault flow: a private frame is read from the guest_memfd, a
  * shared one from the host, a conversion keeps each side's contents, a
  * punched hole reads zeros, a closed guest_memfd exits as a private
- * memory fault.
+ * memory fault.  Then the races, each held open by a test flavour knob
+ * (fault_races_*, huge_fault_races_conversion), the port of KVM's
+ * private_mem_conversions_test (conv) and a storm with an oracle
+ * (gstorm).  Every case runs on both stage-2 formats.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/falloc.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -21,33 +25,15 @@
 #define PG	4096UL
 #define GPA	0x100000UL
 
-static int create_gmem(int vm, __u64 size, __u64 flags)
-{
-	struct s2mmu_create_guest_memfd g = { .size = size, .flags = flags };
-	int fd = ioctl(vm, S2MMU_CREATE_GUEST_MEMFD, &g);
-
-	return fd < 0 ? -errno : fd;
-}
+/* Short names for the libs2mmu helpers, in the tests' own order. */
+#define create_gmem	s2mmu_create_guest_memfd
+#define set_attrs	s2mmu_set_memory_attributes
 
 static int set_region2(int vm, __u32 slot, __u32 flags, __u64 gpa, __u64 size,
 		       void *uaddr, int gmem, __u64 off)
 {
-	struct s2mmu_memory_region2 r = {
-		.slot = slot, .flags = flags, .guest_phys_addr = gpa,
-		.memory_size = size, .userspace_addr = (unsigned long)uaddr,
-		.guest_memfd_offset = off, .guest_memfd = gmem,
-	};
-
-	return ioctl(vm, S2MMU_SET_MEMORY_REGION2, &r) ? -errno : 0;
-}
-
-static int set_attrs(int vm, __u64 gpa, __u64 size, __u64 attrs)
-{
-	struct s2mmu_memory_attributes a = {
-		.address = gpa, .size = size, .attributes = attrs,
-	};
-
-	return ioctl(vm, S2MMU_SET_MEMORY_ATTRIBUTES, &a) ? -errno : 0;
+	return s2mmu_set_region2(vm, slot, flags, gpa, size,
+				 (unsigned long)uaddr, gmem, off);
 }
 
 FIXTURE(gmem) {
@@ -298,6 +284,64 @@ TEST_F(gmem, private_without_gmem)
 		  s2mmu_guest_write(self->vcpu, self->run, GPA, buf, 16));
 	EXPECT_EQ(S2MMU_MEMORY_FAULT_PRIVATE | S2MMU_MEMORY_FAULT_WRITE,
 		  self->run->memory_fault.flags);
+}
+
+/* Bad input to the new ioctls changes nothing. */
+TEST_F(gmem, bad_input_changes_nothing)
+{
+	struct s2mmu_create_guest_memfd cg = { .size = PG };
+	struct s2mmu_memory_region2 r = {
+		.slot = 0, .flags = S2MMU_MEM_GUEST_MEMFD,
+		.guest_phys_addr = GPA, .memory_size = 4 * PG,
+		.userspace_addr = (unsigned long)self->host,
+		.guest_memfd = self->gmem,
+	};
+	char buf[16];
+
+	cg.reserved[5] = 1;
+	EXPECT_EQ(-1, ioctl(self->vm, S2MMU_CREATE_GUEST_MEMFD, &cg));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-EINVAL, create_gmem(self->vm, 1ULL << 63, 0));
+	EXPECT_EQ(-EINVAL, create_gmem(self->vm, -PG, 0));
+
+	r.pad1 = 1;
+	EXPECT_EQ(-1, ioctl(self->vm, S2MMU_SET_MEMORY_REGION2, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.pad1 = 0;
+	r.pad2[13] = 1;
+	EXPECT_EQ(-1, ioctl(self->vm, S2MMU_SET_MEMORY_REGION2, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.pad2[13] = 0;
+	r.guest_memfd_offset = -PG;
+	EXPECT_EQ(-1, ioctl(self->vm, S2MMU_SET_MEMORY_REGION2, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.guest_memfd_offset = 0;
+	r.guest_memfd = self->vm;
+	EXPECT_EQ(-1, ioctl(self->vm, S2MMU_SET_MEMORY_REGION2, &r));
+	EXPECT_EQ(EINVAL, errno);
+	/* No slot came of it. */
+	EXPECT_EQ(S2MMU_EXIT_MMIO, s2mmu_guest_read(self->vcpu, self->run, GPA,
+						    buf, sizeof(buf)));
+
+	/* A shared slot: bad attribute changes leave it shared. */
+	memset(self->host, 0x66, PG);
+	ASSERT_EQ(0, set_region2(self->vm, 0, S2MMU_MEM_GUEST_MEMFD, GPA,
+				 4 * PG, self->host, self->gmem, 0));
+	EXPECT_EQ(-EINVAL, set_attrs(self->vm, GPA, PG,
+				     S2MMU_MEMORY_ATTRIBUTE_PRIVATE | 1));
+	EXPECT_EQ(-EINVAL, set_attrs(self->vm, GPA, -GPA, 0));
+	ASSERT_EQ(S2MMU_EXIT_DONE, s2mmu_guest_read(self->vcpu, self->run, GPA,
+						    buf, sizeof(buf)));
+	EXPECT_EQ(0x66, buf[0]);
+
+	/* fallocate's own checks, before the guest_memfd's. */
+	EXPECT_EQ(-1, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE, -PG, PG));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE |
+				FALLOC_FL_PUNCH_HOLE, PG, LLONG_MAX));
+	EXPECT_EQ(EFBIG, errno);
 }
 
 #define GMEM_DELAY	S2MMU_KNOB("test_gmem_fault_delay_ms")

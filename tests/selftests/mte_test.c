@@ -22,6 +22,8 @@
 #include <sys/auxv.h>
 #include <sys/wait.h>
 
+#include <linux/falloc.h>
+
 #include "kselftest_harness.h"
 #include "s2mmu_util.h"
 
@@ -343,6 +345,76 @@ TEST(stale_tags_unsanitised)
 					    false));
 	/* And for a VM given MTE by S2MMU_ENABLE_CAP (enable_cap below). */
 	EXPECT_LT(0, stale_granules(_metadata, 4 << 20, false, true, true));
+}
+
+/*
+ * Private pages (a guest_memfd slot) are sanitised as the host's are: the
+ * first mapping of each clears its tags, in pages freed with stale tags
+ * just before.  The guest's tags on a private page stay with it across a
+ * round trip through shared (the host's page has its own), and a punched
+ * page comes back with zero tags.
+ */
+TEST(private_pages)
+{
+	const __u64 priv = S2MMU_MEMORY_ATTRIBUTE_PRIVATE;
+	const size_t n = 8, size = n * PG;
+	__u8 tags[8 * TAGS_PER_PAGE];
+	size_t i, bad = 0;
+	struct guest g;
+	long sanitised;
+	char *mem;
+	int gmem;
+
+	if (!host_has_mte())
+		SKIP(return, NO_MTE);
+	pin_cpu0();
+	ASSERT_EQ(0, leave_stale_tags(size, false));
+	mem = anon(size, false);
+	ASSERT_NE(NULL, mem);
+	memset(mem, 0x5a, size);
+	ASSERT_EQ(0, guest_open(&g, NULL, 0));
+	gmem = s2mmu_create_guest_memfd(g.vm, size, 0);
+	ASSERT_LE(0, gmem);
+	ASSERT_EQ(0, s2mmu_set_region2(g.vm, 0, S2MMU_MEM_GUEST_MEMFD, GPA_BASE,
+				       size, (uintptr_t)mem, gmem, 0));
+	ASSERT_EQ(0, s2mmu_set_memory_attributes(g.vm, GPA_BASE, size, priv));
+	ASSERT_EQ(S2MMU_EXIT_DONE, guest_tags(g.vcpu, g.run, S2MMU_OP_LOAD_TAGS,
+					      GPA_BASE, tags, size));
+	for (i = 0; i < size / GRANULE; i++)
+		bad += tags[i] != 0;
+	EXPECT_EQ(0, bad);
+	sanitised = sanitised_pages(&g);
+	if (sanitised >= 0)
+		EXPECT_EQ(n, sanitised);
+
+	for (i = 0; i < TAGS_PER_PAGE; i++)
+		tags[i] = pattern(i, 5);
+	ASSERT_EQ(S2MMU_EXIT_DONE, guest_tags(g.vcpu, g.run,
+					      S2MMU_OP_STORE_TAGS, GPA_BASE,
+					      tags, PG));
+	ASSERT_EQ(0, s2mmu_set_memory_attributes(g.vm, GPA_BASE, PG, 0));
+	ASSERT_EQ(S2MMU_EXIT_DONE, guest_tags(g.vcpu, g.run, S2MMU_OP_LOAD_TAGS,
+					      GPA_BASE, tags, PG));
+	for (bad = 0, i = 0; i < TAGS_PER_PAGE; i++)
+		bad += tags[i] != 0;
+	EXPECT_EQ(0, bad);
+	ASSERT_EQ(0, s2mmu_set_memory_attributes(g.vm, GPA_BASE, PG, priv));
+	ASSERT_EQ(S2MMU_EXIT_DONE, guest_tags(g.vcpu, g.run, S2MMU_OP_LOAD_TAGS,
+					      GPA_BASE, tags, PG));
+	for (bad = 0, i = 0; i < TAGS_PER_PAGE; i++)
+		bad += tags[i] != pattern(i, 5);
+	EXPECT_EQ(0, bad);
+	ASSERT_EQ(0, fallocate(gmem, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+			       0, PG));
+	ASSERT_EQ(S2MMU_EXIT_DONE, guest_tags(g.vcpu, g.run, S2MMU_OP_LOAD_TAGS,
+					      GPA_BASE, tags, PG));
+	for (bad = 0, i = 0; i < TAGS_PER_PAGE; i++)
+		bad += tags[i] != 0;
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0x5a, mem[0]);
+	guest_close(_metadata, &g);
+	close(gmem);
+	munmap(mem, size);
 }
 
 /*

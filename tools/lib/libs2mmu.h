@@ -125,6 +125,49 @@ static inline int s2mmu_delete_region(int vm, __u32 slot)
 	return s2mmu_set_region(vm, slot, 0, 0, 0, 0);
 }
 
+/* S2MMU_CREATE_GUEST_MEMFD; the guest_memfd or -errno. */
+static inline int s2mmu_create_guest_memfd(int vm, __u64 size, __u64 flags)
+{
+	struct s2mmu_create_guest_memfd g = { .size = size, .flags = flags };
+	int fd = ioctl(vm, S2MMU_CREATE_GUEST_MEMFD, &g);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * S2MMU_SET_MEMORY_REGION2; 0 or -errno.  With S2MMU_MEM_GUEST_MEMFD the
+ * private frames come from @gmem at byte offset @off.
+ */
+static inline int s2mmu_set_region2(int vm, __u32 slot, __u32 flags,
+				    __u64 gpa, __u64 size, __u64 uaddr,
+				    int gmem, __u64 off)
+{
+	struct s2mmu_memory_region2 r = {
+		.slot = slot,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = uaddr,
+		.guest_memfd_offset = off,
+		.guest_memfd = gmem,
+	};
+
+	return ioctl(vm, S2MMU_SET_MEMORY_REGION2, &r) ? -errno : 0;
+}
+
+/* S2MMU_SET_MEMORY_ATTRIBUTES of [gpa, gpa + size); 0 or -errno. */
+static inline int s2mmu_set_memory_attributes(int vm, __u64 gpa, __u64 size,
+					      __u64 attrs)
+{
+	struct s2mmu_memory_attributes a = {
+		.address = gpa,
+		.size = size,
+		.attributes = attrs,
+	};
+
+	return ioctl(vm, S2MMU_SET_MEMORY_ATTRIBUTES, &a) ? -errno : 0;
+}
+
 /* S2MMU_CREATE_VCPU; the vCPU fd or -errno. */
 static inline int s2mmu_create_vcpu(int vm, unsigned long id)
 {
