@@ -8,7 +8,9 @@
  * mmap at the same address) and show that the guest sees exactly what the
  * host maps, with the fault, flush and retry counts of each step.  At
  * the end of each VM, tools/s2mmu_stat prints the VM's and the vCPU's
- * binary stats fds, which the demo hands it as inherited fds.
+ * binary stats fds, which the demo hands it as inherited fds.  Last,
+ * guest-private memory: a guest_memfd slot, a conversion the guest asks
+ * for, a punched page.
  */
 #define _GNU_SOURCE	/* environ */
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/falloc.h>
 #include <linux/limits.h>
 
 #include "libs2mmu.h"
@@ -136,6 +139,82 @@ static int show_stats(struct demo *d)
 	return !WIFEXITED(status) || WEXITSTATUS(status);
 }
 
+/*
+ * Guest-private memory, as a VMM drives KVM's guest_memfd: slot 1 is
+ * backed by host memory (its shared frames) and a guest_memfd (its
+ * private ones).  The guest asks for a conversion (the MAP_GPA_RANGE
+ * hypercall exits to us), we convert, and what the guest writes then
+ * never reaches the host's memory; a punched page reads zeros.
+ */
+#define PRIV_BASE	(GUEST_BASE + 1024 * MIB)
+#define PRIV_SIZE	(2 * MIB)
+
+static int demo_private(struct demo *d)
+{
+	const char *shared = "shared: the host's memory";
+	const char *secret = "private: only the guest sees this";
+	struct s2mmu_access conv = {
+		.gpa = PRIV_BASE, .len = 4096, .op = S2MMU_OP_MAP_GPA_RANGE,
+		.flags = S2MMU_ACCESS_F_PRIVATE,
+	};
+	char buf[64] = { 0 };
+	unsigned int exit;
+	int gmem, fails = 0;
+	char *host;
+
+	gmem = s2mmu_create_guest_memfd(d->vm, PRIV_SIZE, 0);
+	host = mmap(NULL, PRIV_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (gmem < 0 || host == MAP_FAILED)
+		s2mmu_die("S2MMU_CREATE_GUEST_MEMFD");
+	if (s2mmu_set_region2(d->vm, 1, S2MMU_MEM_GUEST_MEMFD, PRIV_BASE,
+			      PRIV_SIZE, (uintptr_t)host, gmem, 0))
+		s2mmu_die("S2MMU_SET_MEMORY_REGION2");
+	printf("slot 1: guest [%#llx, +2 MiB) -> host %p, private frames from guest_memfd %d\n",
+	       PRIV_BASE, (void *)host, gmem);
+	snprintf(host, 64, "%s", shared);
+
+	/* The guest converts its first page: MAP_GPA_RANGE exits to us. */
+	exit = s2mmu_vcpu_run(d->vcpu, d->run, &conv, 1);
+	printf("guest MAP_GPA_RANGE(%#llx, 1 page, encrypted): exit %s nr %llu\n",
+	       PRIV_BASE, exit == S2MMU_EXIT_HYPERCALL ? "HYPERCALL" : "?",
+	       (unsigned long long)d->run->hypercall.nr);
+	fails += exit != S2MMU_EXIT_HYPERCALL;
+	if (s2mmu_set_memory_attributes(d->vm, d->run->hypercall.args[0],
+					d->run->hypercall.args[1] * 4096,
+					S2MMU_MEMORY_ATTRIBUTE_PRIVATE))
+		s2mmu_die("S2MMU_SET_MEMORY_ATTRIBUTES");
+	exit = guest(d, S2MMU_OP_WRITE, PRIV_BASE, strlen(secret) + 1,
+		     (void *)secret, 0, 0, 0);
+	exit |= guest(d, S2MMU_OP_READ, PRIV_BASE, sizeof(buf), buf, 0, 0, 0);
+	printf("the VMM converts; the guest writes and reads \"%s\";\n", buf);
+	printf("the host's page still says \"%s\"\n", host);
+	fails += exit || strcmp(buf, secret) || strcmp(host, shared);
+	counts(d, "private");
+
+	/* A punched page: the guest reads zeros. */
+	if (fallocate(gmem, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0,
+		      4096))
+		s2mmu_die("fallocate");
+	exit = guest(d, S2MMU_OP_READ, PRIV_BASE, sizeof(buf), buf, 0, 0, 0);
+	printf("the VMM punches it: the guest reads %s\n",
+	       buf[0] ? "data?" : "zeros");
+	fails += exit || buf[0];
+
+	/* Back to shared: the host's contents again. */
+	if (s2mmu_set_memory_attributes(d->vm, PRIV_BASE, 4096, 0))
+		s2mmu_die("S2MMU_SET_MEMORY_ATTRIBUTES");
+	exit = guest(d, S2MMU_OP_READ, PRIV_BASE, sizeof(buf), buf, 0, 0, 0);
+	printf("converted back to shared: the guest reads \"%s\"\n", buf);
+	fails += exit || strcmp(buf, shared);
+
+	if (s2mmu_delete_region(d->vm, 1))
+		s2mmu_die("S2MMU_SET_MEMORY_REGION");
+	close(gmem);
+	munmap(host, PRIV_SIZE);
+	return fails;
+}
+
 static int demo_format(int dev, unsigned long type, const char *name)
 {
 	struct s2mmu_vm_info info;
@@ -235,6 +314,8 @@ static int demo_format(int dev, unsigned long type, const char *name)
 	       exit == S2MMU_EXIT_MMIO ? "MMIO" : "?",
 	       (unsigned long long)d.run->mmio.gpa);
 	fails += exit != S2MMU_EXIT_MMIO;
+
+	fails += demo_private(&d);
 
 	s2mmu_unmap_run(d.run);
 	close(d.vcpu);
