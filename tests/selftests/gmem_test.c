@@ -362,6 +362,43 @@ static void *reader_fn(void *arg)
 }
 
 /*
+ * Bind 4 pages at GPA, make them private and (for @val >= 0) write @val
+ * to the first and unmap it again (a change zaps, the page is kept);
+ * then start @r reading it, held by the test flavour before mmu_lock for
+ * 300 ms, and return 100 ms into the hold.  0, or -1.
+ */
+static int start_held_read(int vm, int vcpu, struct s2mmu_run *run,
+			   int gmem, char *host, int val, struct reader *r,
+			   pthread_t *t)
+{
+	const __u64 priv = S2MMU_MEMORY_ATTRIBUTE_PRIVATE;
+	char pat[PG];
+
+	if (set_region2(vm, 0, S2MMU_MEM_GUEST_MEMFD, GPA, 4 * PG, host, gmem,
+			0) || set_attrs(vm, GPA, 4 * PG, priv))
+		return -1;
+	if (val >= 0) {
+		memset(pat, val, PG);
+		if (s2mmu_guest_write(vcpu, run, GPA, pat, PG) !=
+		    S2MMU_EXIT_DONE || set_attrs(vm, GPA, 4 * PG, priv))
+			return -1;
+	}
+	r->vcpu = vcpu;
+	r->run = run;
+	if (s2mmu_write_str(GMEM_DELAY, "300") ||
+	    pthread_create(t, NULL, reader_fn, r))
+		return -1;
+	usleep(100 * 1000);
+	return 0;
+}
+
+static void finish_held_read(pthread_t t)
+{
+	pthread_join(t, NULL);
+	s2mmu_write_str(GMEM_DELAY, "0");
+}
+
+/*
  * A private fault that took its page races a punch of that page: the
  * test flavour holds the fault between the page and mmu_lock; the punch
  * frees the page meanwhile.  The fault must retry and map the new (zero)
@@ -370,29 +407,16 @@ static void *reader_fn(void *arg)
 TEST_F(gmem, fault_races_punch)
 {
 	struct s2mmu_invariants inv;
-	struct reader r = { .vcpu = self->vcpu, .run = self->run };
-	char pat[PG];
+	struct reader r;
 	pthread_t t;
 
 	if (access(GMEM_DELAY, W_OK))
 		SKIP(return, "needs the test flavour (test_gmem_fault_delay_ms)");
-	ASSERT_EQ(0, set_region2(self->vm, 0, S2MMU_MEM_GUEST_MEMFD, GPA,
-				 4 * PG, self->host, self->gmem, 0));
-	ASSERT_EQ(0, set_attrs(self->vm, GPA, 4 * PG,
-			       S2MMU_MEMORY_ATTRIBUTE_PRIVATE));
-	memset(pat, 0x33, PG);
-	ASSERT_EQ(S2MMU_EXIT_DONE, s2mmu_guest_write(self->vcpu, self->run,
-						     GPA, pat, PG));
-	/* Unmapped again (a change zaps), the page kept. */
-	ASSERT_EQ(0, set_attrs(self->vm, GPA, 4 * PG,
-			       S2MMU_MEMORY_ATTRIBUTE_PRIVATE));
-	ASSERT_EQ(0, s2mmu_write_str(GMEM_DELAY, "300"));
-	ASSERT_EQ(0, pthread_create(&t, NULL, reader_fn, &r));
-	usleep(100 * 1000);
+	ASSERT_EQ(0, start_held_read(self->vm, self->vcpu, self->run,
+				     self->gmem, self->host, 0x33, &r, &t));
 	EXPECT_EQ(0, fallocate(self->gmem, FALLOC_FL_KEEP_SIZE |
 			       FALLOC_FL_PUNCH_HOLE, 0, PG));
-	pthread_join(t, NULL);
-	s2mmu_write_str(GMEM_DELAY, "0");
+	finish_held_read(t);
 	ASSERT_EQ(S2MMU_EXIT_DONE, r.ret);
 	EXPECT_EQ(0, r.buf[0]);
 	EXPECT_EQ(0, s2mmu_check_invariants(self->vm, &inv));
@@ -406,22 +430,16 @@ TEST_F(gmem, fault_races_punch)
 TEST_F(gmem, fault_races_conversion)
 {
 	struct s2mmu_invariants inv;
-	struct reader r = { .vcpu = self->vcpu, .run = self->run };
+	struct reader r;
 	pthread_t t;
 
 	if (access(GMEM_DELAY, W_OK))
 		SKIP(return, "needs the test flavour (test_gmem_fault_delay_ms)");
 	memset(self->host, 0x11, 4 * PG);
-	ASSERT_EQ(0, set_region2(self->vm, 0, S2MMU_MEM_GUEST_MEMFD, GPA,
-				 4 * PG, self->host, self->gmem, 0));
-	ASSERT_EQ(0, set_attrs(self->vm, GPA, 4 * PG,
-			       S2MMU_MEMORY_ATTRIBUTE_PRIVATE));
-	ASSERT_EQ(0, s2mmu_write_str(GMEM_DELAY, "300"));
-	ASSERT_EQ(0, pthread_create(&t, NULL, reader_fn, &r));
-	usleep(100 * 1000);
+	ASSERT_EQ(0, start_held_read(self->vm, self->vcpu, self->run,
+				     self->gmem, self->host, -1, &r, &t));
 	EXPECT_EQ(0, set_attrs(self->vm, GPA, 4 * PG, 0));
-	pthread_join(t, NULL);
-	s2mmu_write_str(GMEM_DELAY, "0");
+	finish_held_read(t);
 	ASSERT_EQ(S2MMU_EXIT_DONE, r.ret);
 	EXPECT_EQ(0x11, r.buf[0]);
 	EXPECT_EQ(0, s2mmu_check_invariants(self->vm, &inv));
@@ -438,28 +456,16 @@ TEST_F(gmem, fault_races_conversion)
 TEST_F(gmem, fault_races_release)
 {
 	struct s2mmu_invariants inv;
-	struct reader r = { .vcpu = self->vcpu, .run = self->run };
-	char pat[PG];
+	struct reader r;
 	pthread_t t;
 
 	if (access(GMEM_DELAY, W_OK))
 		SKIP(return, "needs the test flavour (test_gmem_fault_delay_ms)");
-	ASSERT_EQ(0, set_region2(self->vm, 0, S2MMU_MEM_GUEST_MEMFD, GPA,
-				 4 * PG, self->host, self->gmem, 0));
-	ASSERT_EQ(0, set_attrs(self->vm, GPA, 4 * PG,
-			       S2MMU_MEMORY_ATTRIBUTE_PRIVATE));
-	memset(pat, 0x44, PG);
-	ASSERT_EQ(S2MMU_EXIT_DONE, s2mmu_guest_write(self->vcpu, self->run,
-						     GPA, pat, PG));
-	ASSERT_EQ(0, set_attrs(self->vm, GPA, 4 * PG,
-			       S2MMU_MEMORY_ATTRIBUTE_PRIVATE));
-	ASSERT_EQ(0, s2mmu_write_str(GMEM_DELAY, "300"));
-	ASSERT_EQ(0, pthread_create(&t, NULL, reader_fn, &r));
-	usleep(100 * 1000);
+	ASSERT_EQ(0, start_held_read(self->vm, self->vcpu, self->run,
+				     self->gmem, self->host, 0x44, &r, &t));
 	close(self->gmem);
 	self->gmem = -1;
-	pthread_join(t, NULL);
-	s2mmu_write_str(GMEM_DELAY, "0");
+	finish_held_read(t);
 	ASSERT_EQ(S2MMU_EXIT_MEMORY_FAULT, r.ret);
 	EXPECT_EQ(S2MMU_MEMORY_FAULT_PRIVATE, self->run->memory_fault.flags);
 	EXPECT_EQ(GPA, self->run->memory_fault.gpa);
