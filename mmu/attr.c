@@ -125,6 +125,11 @@ int s2mmu_set_memory_attributes(struct s2mmu_vm *vm,
 				xa_mk_value(attrs->attributes) : NULL,
 				GFP_KERNEL_ACCOUNT);
 
+	/*
+	 * The store before the sequence bump: a fault that reads the new
+	 * sequence reads the new attributes (its smp_rmb() pairs).
+	 */
+	smp_wmb();
 	write_lock(&vm->mmu_lock);
 	s2mmu_mmu_invalidate_end(vm);
 	write_unlock(&vm->mmu_lock);

@@ -83,7 +83,9 @@ static int s2mmu_fault_slot(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 	/* A slot being moved: wait for the move, outside vm->srcu. */
 	if (slot->flags & S2MMU_SLOT_INVALID)
 		return -EAGAIN;
-	if ((f->access & S2MMU_ACCESS_W) && (slot->flags & S2MMU_MEM_READONLY))
+	/* A private frame's write is refused as private (KVM's order). */
+	if ((f->access & S2MMU_ACCESS_W) && (slot->flags & S2MMU_MEM_READONLY) &&
+	    !s2mmu_gfn_is_private(vcpu->vm, f->gfn))
 		return -EROFS;
 	f->slot = slot;
 	f->hva = slot->userspace_addr +

@@ -65,12 +65,15 @@ static void s2mmu_gmem_invalidate_end(struct s2mmu_gmem *gmem)
 static void s2mmu_gmem_free_range(struct s2mmu_gmem *gmem, pgoff_t start,
 				  pgoff_t end)
 {
+	unsigned long index, n = 0;
 	struct page *page;
-	unsigned long index;
 
+	/* Only gmem->lock is held (a mutex): a large file may take long. */
 	xa_for_each_range(&gmem->pages, index, page, start, end - 1) {
 		xa_erase(&gmem->pages, index);
 		put_page(page);
+		if (!(++n % 512))
+			cond_resched();
 	}
 }
 
@@ -184,7 +187,9 @@ void s2mmu_gmem_unbind(struct s2mmu_memslot *slot)
  * Allocates the page (zeroed) if absent, as KVM's guest_memfd does.
  *
  * Return: the page, with a reference; ERR_PTR(-EFAULT) when the slot has
- * no guest_memfd (never had one, or it was closed); ERR_PTR(-ENOMEM).
+ * no guest_memfd (never had one, or it was closed); ERR_PTR(-EHWPOISON)
+ * for a page memory failure marked (as kvm_gmem_get_pfn(): the VMM
+ * punches it); ERR_PTR(-ENOMEM); ERR_PTR(-EINTR) on a fatal signal.
  */
 struct page *s2mmu_gmem_get_page(struct s2mmu_memslot *slot, u64 gfn)
 {
@@ -193,11 +198,14 @@ struct page *s2mmu_gmem_get_page(struct s2mmu_memslot *slot, u64 gfn)
 
 	if (!gmem)
 		return page;
-	mutex_lock(&gmem->lock);
+	if (mutex_lock_killable(&gmem->lock))
+		return ERR_PTR(-EINTR);
 	/* Still bound: the release unbinds under this lock. */
 	if (READ_ONCE(slot->gmem) == gmem) {
 		page = s2mmu_gmem_page_locked(gmem, slot->gmem_pgoff +
 					      (gfn - slot->base_gfn));
+		if (!IS_ERR(page) && PageHWPoison(page))
+			page = ERR_PTR(-EHWPOISON);
 		if (!IS_ERR(page))
 			get_page(page);
 	}

@@ -83,6 +83,10 @@ static long s2mmu_vm_ioctl_set_memory_region2(struct s2mmu_vm *vm,
 		.memory_size		= m2.memory_size,
 		.userspace_addr		= m2.userspace_addr,
 	};
+	/* The request's own errors before the fd's, as KVM. */
+	ret = s2mmu_memslot_check(&mem, s2mmu_vm_config_max_gpa(&vm->cfg));
+	if (ret)
+		return ret;
 	if ((m2.flags & S2MMU_MEM_GUEST_MEMFD) && m2.memory_size) {
 		file = s2mmu_gmem_fget(vm, m2.guest_memfd, &size);
 		if (IS_ERR(file))

@@ -671,14 +671,15 @@ int s2mmu_set_memory_region(struct s2mmu_vm *vm,
 
 	INIT_LIST_HEAD(&new->gmem_link);
 
-	ret = -EEXIST;
-	if (s2mmu_gfn_range_used(vm, base_gfn, npages, old))
-		goto free;
+	/* The binding's errors first, as KVM's kvm_gmem_bind() order. */
 	if (gmem) {
 		ret = s2mmu_gmem_bind(gmem, new, gmem_offset, gmem_size);
 		if (ret)
 			goto free;
 	}
+	ret = -EEXIST;
+	if (s2mmu_gfn_range_used(vm, base_gfn, npages, old))
+		goto free;
 
 	/* Logging: a move keeps the old slot's bitmap, as KVM. */
 	if (mem->flags & S2MMU_MEM_LOG_DIRTY_PAGES) {

@@ -167,6 +167,11 @@ TEST_F(gmem, binding_rules)
 	/* One binding per range. */
 	ASSERT_EQ(0, set_region2(self->vm, 0, S2MMU_MEM_GUEST_MEMFD, GPA,
 				 4 * PG, self->host, self->gmem, 0));
+	/* Over slot 0's frames: the binding's errors first (KVM's order). */
+	EXPECT_EQ(-EINVAL, set_region2(self->vm, 1, S2MMU_MEM_GUEST_MEMFD, GPA,
+				       4 * PG, self->host, self->gmem, 1));
+	EXPECT_EQ(-EEXIST, set_region2(self->vm, 1, S2MMU_MEM_GUEST_MEMFD, GPA,
+				       4 * PG, self->host, self->gmem, 8 * PG));
 	EXPECT_EQ(-EINVAL, set_region2(self->vm, 1, S2MMU_MEM_GUEST_MEMFD,
 				       GPA + 8 * PG, 4 * PG, self->host,
 				       self->gmem, 3 * PG));
@@ -284,6 +289,23 @@ TEST_F(gmem, private_without_gmem)
 		  s2mmu_guest_write(self->vcpu, self->run, GPA, buf, 16));
 	EXPECT_EQ(S2MMU_MEMORY_FAULT_PRIVATE | S2MMU_MEMORY_FAULT_WRITE,
 		  self->run->memory_fault.flags);
+	/* A read-only slot: private before read-only, as KVM. */
+	ASSERT_EQ(0, s2mmu_set_region(self->vm, 1, S2MMU_MEM_READONLY,
+				      GPA + 8 * PG, 4 * PG,
+				      (unsigned long)self->host));
+	ASSERT_EQ(0, set_attrs(self->vm, GPA + 8 * PG, PG,
+			       S2MMU_MEMORY_ATTRIBUTE_PRIVATE));
+	ASSERT_EQ(S2MMU_EXIT_MEMORY_FAULT,
+		  s2mmu_guest_write(self->vcpu, self->run, GPA + 8 * PG, buf,
+				    16));
+	EXPECT_EQ(S2MMU_MEMORY_FAULT_PRIVATE | S2MMU_MEMORY_FAULT_WRITE,
+		  self->run->memory_fault.flags);
+	/* Its shared frames are read-only as before. */
+	ASSERT_EQ(S2MMU_EXIT_MEMORY_FAULT,
+		  s2mmu_guest_write(self->vcpu, self->run, GPA + 9 * PG, buf,
+				    16));
+	EXPECT_EQ(S2MMU_MEMORY_FAULT_READONLY | S2MMU_MEMORY_FAULT_WRITE,
+		  self->run->memory_fault.flags);
 }
 
 /* Bad input to the new ioctls changes nothing. */
@@ -319,6 +341,12 @@ TEST_F(gmem, bad_input_changes_nothing)
 	r.guest_memfd = self->vm;
 	EXPECT_EQ(-1, ioctl(self->vm, S2MMU_SET_MEMORY_REGION2, &r));
 	EXPECT_EQ(EINVAL, errno);
+	/* The request's errors come before the fd's (KVM's order). */
+	EXPECT_EQ(-EINVAL, set_region2(self->vm, 0, S2MMU_MEM_GUEST_MEMFD,
+				       GPA + 1, 4 * PG, self->host, 1000, 0));
+	EXPECT_EQ(-EINVAL, set_region2(self->vm, 0, S2MMU_MEM_GUEST_MEMFD |
+				       S2MMU_MEM_READONLY, GPA, 4 * PG,
+				       self->host, 1000, 0));
 	/* No slot came of it. */
 	EXPECT_EQ(S2MMU_EXIT_MMIO, s2mmu_guest_read(self->vcpu, self->run, GPA,
 						    buf, sizeof(buf)));
