@@ -114,7 +114,8 @@ bench:
 # seconds per VM type (make check runs it for 20 s); SEED=n replays a run.
 DURATION ?= 600
 torture: deps
-	S2MMU_QEMU_TIMEOUT=$$((2 * $(DURATION) + 600)) \
+	S2MMU_HANG_SECONDS=$$((3 * $(DURATION) + 300)) \
+	S2MMU_QEMU_TIMEOUT=$$((3 * $(DURATION) + 900)) \
 		bash tests/qemu/run.sh --filter torture_test \
 		--env S2MMU_TORTURE_SECONDS=$(DURATION)$(if $(SEED),$(comma)S2MMU_SEED=$(SEED)) \
 		x86_64-6.12
@@ -122,7 +123,8 @@ torture: deps
 # The NX huge page storm long: nx_test's recovery_racing_faults (make
 # check runs it for 3 s), on x86_64-6.12, for DURATION seconds.
 nx-storm: deps
-	S2MMU_QEMU_TIMEOUT=$$((DURATION + 600)) \
+	S2MMU_HANG_SECONDS=$$(($(DURATION) + 300)) \
+	S2MMU_QEMU_TIMEOUT=$$(($(DURATION) + 900)) \
 		bash tests/qemu/run.sh --filter nx_test \
 		--env S2MMU_NX_STORM_SECONDS=$(DURATION)$(if $(SEED),$(comma)S2MMU_SEED=$(SEED)) \
 		x86_64-6.12
@@ -131,7 +133,8 @@ nx-storm: deps
 # (make check runs it for 2 s per VM type), on x86_64-6.12, for DURATION
 # seconds per VM type.
 gmem-storm: deps
-	S2MMU_QEMU_TIMEOUT=$$((2 * $(DURATION) + 600)) \
+	S2MMU_HANG_SECONDS=$$((2 * $(DURATION) + 300)) \
+	S2MMU_QEMU_TIMEOUT=$$((2 * $(DURATION) + 900)) \
 		bash tests/qemu/run.sh --filter gmem_test --args "-f gstorm" \
 		--env S2MMU_GMEM_STORM_SECONDS=$(DURATION)$(if $(SEED),$(comma)S2MMU_SEED=$(SEED)) \
 		x86_64-6.12
