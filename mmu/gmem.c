@@ -39,7 +39,7 @@ static void s2mmu_gmem_invalidate_begin(struct s2mmu_gmem *gmem, pgoff_t start,
 		pgoff_t s = max_t(pgoff_t, start, slot->gmem_pgoff);
 		pgoff_t e = min_t(pgoff_t, end,
 				  slot->gmem_pgoff + slot->npages);
-
+		/* The gfn of file page 0 in this binding's terms. */
 		u64 gfn = slot->base_gfn - slot->gmem_pgoff;
 
 		if (s >= e)

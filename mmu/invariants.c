@@ -55,20 +55,16 @@ static void s2mmu_check_leaf(struct s2mmu_check *c, u64 gpa, u64 pte,
 		return;
 	}
 	/*
-	 * A private frame is mapped 4 KiB from its guest_memfd page: a punch
-	 * or a close frees the page only after zapping the leaf under
-	 * mmu_lock, which is held.
+	 * A leaf over a private frame must be a 4 KiB one on the frame's
+	 * guest_memfd page (a punch or a close frees the page only after
+	 * zapping the leaf under mmu_lock, which is held); a huge leaf over
+	 * one, shared or not, is wrong.
 	 */
-	if (s2mmu_gfn_is_private(c->vm, gfn)) {
-		u64 pfn = s2mmu_gmem_peek_pfn(slot, gfn);
+	if (s2mmu_gfn_range_has_private(c->vm, gfn, gfn + npages)) {
+		u64 pfn = level ? 0 : s2mmu_gmem_peek_pfn(slot, gfn);
 
-		if (level || !pfn || pfn != ops->leaf_pa(pte, level) >> PAGE_SHIFT)
+		if (!pfn || pfn != ops->leaf_pa(pte, level) >> PAGE_SHIFT)
 			c->res->bad_private++;
-		return;
-	}
-	/* A shared huge leaf must not cover a private frame either. */
-	if (level && s2mmu_gfn_range_has_private(c->vm, gfn, gfn + npages)) {
-		c->res->bad_private++;
 		return;
 	}
 	hva = slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
