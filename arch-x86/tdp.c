@@ -68,7 +68,11 @@ static bool tdp_is_table(u64 pte, unsigned int level)
 
 static bool tdp_is_leaf(u64 pte, unsigned int level)
 {
-	return (pte & TDP_PRESENT) && (level == 0 || (pte & TDP_LARGE));
+	if (!(pte & TDP_PRESENT))
+		return false;
+	/* PS in a PML4E or PML5E is reserved: never a leaf there. */
+	return level == 0 ||
+	       ((pte & TDP_LARGE) && level <= S2MMU_PT_MAX_LEAF_LEVEL);
 }
 
 static u64 tdp_make_table(u64 pa)
@@ -166,4 +170,21 @@ const struct s2mmu_pgtable_ops s2mmu_x86_tdp_ops = {
 	.leaf_prot	= tdp_leaf_prot,
 	.leaf_update	= tdp_leaf_update,
 	.split_leaf	= tdp_split_leaf,
+	.bits = {
+		.table_mask	= TDP_PRESENT | TDP_LARGE,
+		.table		= TDP_PRESENT,
+		.page_mask	= TDP_PRESENT,
+		.page		= TDP_PRESENT,
+		.block_mask	= TDP_PRESENT | TDP_LARGE,
+		.block		= TDP_PRESENT | TDP_LARGE,
+		.oa_mask	= TDP_PA_MASK,
+		.r		= TDP_R,
+		.w		= TDP_W,
+		.x_mask		= TDP_X,
+		.x		= TDP_X,
+		.device_mask	= TDP_MT_MASK,
+		.device		= TDP_MT_UC << TDP_MT_SHIFT,
+		.accessed	= TDP_A,
+		.dirty		= TDP_D,
+	},
 };

@@ -71,6 +71,47 @@ static inline u64 s2mmu_pt_level_size(unsigned int level)
 				 S2MMU_PROT_ACCESSED | S2MMU_PROT_DIRTY)
 
 /**
+ * struct s2mmu_pt_bits - what the lockless lookup reads of an entry, as
+ *			  data: masks and values instead of calls.
+ * @table_mask: with @table: an entry above level 0 is a table when
+ *              (pte & @table_mask) == @table.
+ * @table: see @table_mask.
+ * @page_mask: with @page: a level 0 entry is a leaf (a page).
+ * @page: see @page_mask.
+ * @block_mask: with @block: an entry at levels 1 to
+ *              %S2MMU_PT_MAX_LEAF_LEVEL is a leaf (a block).
+ * @block: see @block_mask.
+ * @oa_mask: the output address bits of a page; a leaf at level L uses
+ *           those from bit 12 + 9 * L up, a table entry all of them.
+ * @r: the bit that gives %S2MMU_PROT_R.
+ * @w: the bit that gives %S2MMU_PROT_W.
+ * @x_mask: with @x: %S2MMU_PROT_X when (pte & @x_mask) == @x (arm64's
+ *          XN clear, x86's X set).
+ * @x: see @x_mask.
+ * @device_mask: with @device: %S2MMU_PROT_DEVICE when the memory type
+ *               field (pte & @device_mask) equals @device.
+ * @device: see @device_mask.
+ * @accessed: the bit that gives %S2MMU_PROT_ACCESSED.
+ * @dirty: the bit that gives %S2MMU_PROT_DIRTY.
+ *
+ * Describes exactly what the format's @is_table, @is_leaf, @table_pa,
+ * @leaf_pa and @leaf_prot compute (tests/kunit/pgtable_fmt_test.c checks
+ * it against them).  The vCPU's walk runs for every TLB miss: with the
+ * bits as data it makes no indirect call per level (Debian's kernels
+ * build indirect calls as retpolines).
+ */
+struct s2mmu_pt_bits {
+	u64 table_mask, table;
+	u64 page_mask, page;
+	u64 block_mask, block;
+	u64 oa_mask;
+	u64 r, w;
+	u64 x_mask, x;
+	u64 device_mask, device;
+	u64 accessed, dirty;
+};
+
+/**
  * struct s2mmu_pgtable_ops - an entry format: all bit knowledge lives here.
  * @name: format name for messages and test names.
  * @pa_bits: output (host physical) address width the format encodes.
@@ -94,6 +135,8 @@ static inline u64 s2mmu_pt_level_size(unsigned int level)
  * @split_leaf: the @index-th (0..511) level - 1 leaf of the huge leaf
  *              @pte at @level: same permissions and attributes, mapping
  *              the @index-th part of the huge leaf's memory.
+ * @bits: the decoding of @is_table, @is_leaf, @table_pa, @leaf_pa and
+ *        @leaf_prot as data, for the lookup.
  *
  * All callbacks are pure functions of their arguments.
  */
@@ -112,6 +155,7 @@ struct s2mmu_pgtable_ops {
 	u32 (*leaf_prot)(u64 pte, unsigned int level);
 	u64 (*leaf_update)(u64 pte, unsigned int level, u32 set, u32 clear);
 	u64 (*split_leaf)(u64 pte, unsigned int level, unsigned int index);
+	struct s2mmu_pt_bits bits;
 };
 
 extern const struct s2mmu_pgtable_ops s2mmu_x86_tdp_ops;

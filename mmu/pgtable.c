@@ -1106,6 +1106,61 @@ unsigned long s2mmu_pgtable_collect_dirty(struct s2mmu_pgtable *pgt,
 	return d.found;
 }
 
+/*
+ * The lookup, from @table (entries of @level) down.  The descent and the
+ * leaf's decoding read the format's bits as data (struct s2mmu_pt_bits):
+ * no indirect call but for an Accessed/Dirty update.  Context:
+ * rcu_read_lock() held.
+ */
+static int pt_lookup(struct s2mmu_pgtable *pgt, u64 gpa, unsigned int flags,
+		     struct s2mmu_pt_info *info, u64 *table,
+		     unsigned int level)
+{
+	const struct s2mmu_pt_bits *b = &pgt->ops->bits;
+
+	for (;;) {
+		u64 *ptep = &table[pt_index(gpa, level)];
+		u64 pte = READ_ONCE(*ptep);
+		u32 prot, set = 0;
+
+		if (pt_is_frozen(pgt, pte))
+			return -EAGAIN;
+		if (pt_bits_is_table(b, pte, level)) {
+			table = phys_to_virt(pt_bits_table_pa(b, pte));
+			level--;
+			continue;
+		}
+		info->level = level;
+		if (!pt_bits_is_leaf(b, pte, level))
+			return -ENOENT;
+
+		prot = pt_bits_leaf_prot(b, pte);
+		if (flags & (S2MMU_LOOKUP_MKYOUNG | S2MMU_LOOKUP_MKDIRTY))
+			set |= S2MMU_PROT_ACCESSED;
+		if ((flags & S2MMU_LOOKUP_MKDIRTY) && (prot & S2MMU_PROT_W))
+			set |= S2MMU_PROT_DIRTY;
+		if (set & ~prot) {
+			u64 new = pgt->ops->leaf_update(pte, level, set, 0);
+			u64 gpa_leaf = round_down(gpa,
+						  s2mmu_pt_level_size(level));
+
+			/* No op: setting Accessed/Dirty owes no flush. */
+			if (!pt_set_entry(pgt, ptep, &pte, new, gpa_leaf,
+					  level, PT_SET_RACE | PT_SET_AD,
+					  NULL))
+				continue;	/* changed meanwhile: read again */
+			pte = new;
+			prot |= set;
+		}
+
+		info->pa = pt_bits_leaf_pa(b, pte, level) +
+			   (gpa & (s2mmu_pt_level_size(level) - 1));
+		info->prot = prot;
+		info->pte = pte;
+		return 0;
+	}
+}
+
 /**
  * s2mmu_pgtable_lookup() - translate one guest physical address.
  * @pgt: the tree.
@@ -1125,60 +1180,12 @@ unsigned long s2mmu_pgtable_collect_dirty(struct s2mmu_pgtable *pgt,
 int s2mmu_pgtable_lookup(struct s2mmu_pgtable *pgt, u64 gpa,
 			 unsigned int flags, struct s2mmu_pt_info *info)
 {
-	const struct s2mmu_pgtable_ops *ops = pgt->ops;
-	unsigned int level = pgt->levels - 1;
-	u64 *table = pgt->root;
-	int ret = 0;
+	int ret;
 
 	if (gpa >= pt_max_addr(pgt))
 		return -EINVAL;
-
 	rcu_read_lock();
-	for (;;) {
-		u64 *ptep = &table[pt_index(gpa, level)];
-		u64 pte = READ_ONCE(*ptep);
-		u32 prot, set = 0;
-
-		if (pt_is_frozen(pgt, pte)) {
-			ret = -EAGAIN;
-			break;
-		}
-		if (ops->is_table(pte, level)) {
-			table = pt_table_va(pgt, pte);
-			level--;
-			continue;
-		}
-		info->level = level;
-		if (!ops->is_leaf(pte, level)) {
-			ret = -ENOENT;
-			break;
-		}
-
-		prot = ops->leaf_prot(pte, level);
-		if (flags & (S2MMU_LOOKUP_MKYOUNG | S2MMU_LOOKUP_MKDIRTY))
-			set |= S2MMU_PROT_ACCESSED;
-		if ((flags & S2MMU_LOOKUP_MKDIRTY) && (prot & S2MMU_PROT_W))
-			set |= S2MMU_PROT_DIRTY;
-		if (set & ~prot) {
-			u64 new = ops->leaf_update(pte, level, set, 0);
-			u64 gpa_leaf = round_down(gpa,
-						  s2mmu_pt_level_size(level));
-
-			/* No op: setting Accessed/Dirty owes no flush. */
-			if (!pt_set_entry(pgt, ptep, &pte, new, gpa_leaf,
-					  level, PT_SET_RACE | PT_SET_AD,
-					  NULL))
-				continue;	/* changed meanwhile: read again */
-			pte = new;
-			prot |= set;
-		}
-
-		info->pa = ops->leaf_pa(pte, level) +
-			   (gpa & (s2mmu_pt_level_size(level) - 1));
-		info->prot = prot;
-		info->pte = pte;
-		break;
-	}
+	ret = pt_lookup(pgt, gpa, flags, info, pgt->root, pgt->levels - 1);
 	rcu_read_unlock();
 	return ret;
 }

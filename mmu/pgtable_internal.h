@@ -39,6 +39,58 @@ static inline bool pt_is_frozen(const struct s2mmu_pgtable *pgt, u64 pte)
 	return pte == pgt->ops->frozen_pte;
 }
 
+/*
+ * The format's decoding as data (struct s2mmu_pt_bits), for the lookup:
+ * the same answers as @is_table, @is_leaf, @leaf_pa and @leaf_prot, with
+ * no indirect call.
+ */
+static __always_inline bool pt_bits_is_table(const struct s2mmu_pt_bits *b,
+					     u64 pte, unsigned int level)
+{
+	return level && (pte & b->table_mask) == b->table;
+}
+
+static __always_inline bool pt_bits_is_leaf(const struct s2mmu_pt_bits *b,
+					    u64 pte, unsigned int level)
+{
+	if (!level)
+		return (pte & b->page_mask) == b->page;
+	return level <= S2MMU_PT_MAX_LEAF_LEVEL &&
+	       (pte & b->block_mask) == b->block;
+}
+
+static __always_inline u64 pt_bits_table_pa(const struct s2mmu_pt_bits *b,
+					    u64 pte)
+{
+	return pte & b->oa_mask;
+}
+
+static __always_inline u64 pt_bits_leaf_pa(const struct s2mmu_pt_bits *b,
+					   u64 pte, unsigned int level)
+{
+	return pte & b->oa_mask & ~(s2mmu_pt_level_size(level) - 1);
+}
+
+static __always_inline u32 pt_bits_leaf_prot(const struct s2mmu_pt_bits *b,
+					     u64 pte)
+{
+	u32 prot = 0;
+
+	if (pte & b->r)
+		prot |= S2MMU_PROT_R;
+	if (pte & b->w)
+		prot |= S2MMU_PROT_W;
+	if ((pte & b->x_mask) == b->x)
+		prot |= S2MMU_PROT_X;
+	if ((pte & b->device_mask) == b->device)
+		prot |= S2MMU_PROT_DEVICE;
+	if (pte & b->accessed)
+		prot |= S2MMU_PROT_ACCESSED;
+	if (pte & b->dirty)
+		prot |= S2MMU_PROT_DIRTY;
+	return prot;
+}
+
 /* Rights and attributes whose removal from a leaf a TLB must not keep. */
 #define PT_PROT_FLUSH_LOST	(S2MMU_PROT_RWX | S2MMU_PROT_DIRTY)
 

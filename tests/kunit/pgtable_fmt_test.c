@@ -101,6 +101,75 @@ static void pt_format_roundtrip_test(struct kunit *test)
 	}
 }
 
+/* The lookup's data decoding against the format's calls, for one entry. */
+static void pt_bits_check(struct kunit *test, const struct s2mmu_pgtable_ops *ops,
+			  u64 pte)
+{
+	const struct s2mmu_pt_bits *b = &ops->bits;
+	unsigned int level;
+
+	for (level = 0; level < S2MMU_PT_MAX_LEVELS; level++) {
+		bool table = ops->is_table(pte, level);
+		bool leaf = ops->is_leaf(pte, level);
+
+		KUNIT_EXPECT_EQ_MSG(test, pt_bits_is_table(b, pte, level), table,
+				    "pte %#llx level %u", pte, level);
+		KUNIT_EXPECT_EQ_MSG(test, pt_bits_is_leaf(b, pte, level), leaf,
+				    "pte %#llx level %u", pte, level);
+		if (table)
+			KUNIT_EXPECT_EQ_MSG(test, pt_bits_table_pa(b, pte),
+					    ops->table_pa(pte),
+					    "pte %#llx level %u", pte, level);
+		if (!leaf)
+			continue;
+		KUNIT_EXPECT_EQ_MSG(test, pt_bits_leaf_pa(b, pte, level),
+				    ops->leaf_pa(pte, level),
+				    "pte %#llx level %u", pte, level);
+		KUNIT_EXPECT_EQ_MSG(test, pt_bits_leaf_prot(b, pte),
+				    ops->leaf_prot(pte, level),
+				    "pte %#llx level %u", pte, level);
+	}
+}
+
+/*
+ * struct s2mmu_pt_bits describes the format exactly: the lookup's data
+ * decoding gives the calls' answers for every entry the engine writes
+ * and for random ones (every bit pattern the tree could hold).
+ */
+static void pt_format_bits_test(struct kunit *test)
+{
+	const struct pt_fmt *fmt = test->param_value;
+	const struct s2mmu_pgtable_ops *ops = fmt->ops;
+	u64 pa_top = 1ULL << ops->pa_bits;
+	struct rnd_state rnd;
+	unsigned int level, i;
+	u32 prot;
+
+	prandom_seed_state(&rnd, 2);
+	pt_bits_check(test, ops, 0);
+	pt_bits_check(test, ops, ops->frozen_pte);
+	for (i = 12; i < ops->pa_bits; i++)
+		pt_bits_check(test, ops, ops->make_table(1ULL << i));
+	for (level = 0; level <= S2MMU_PT_MAX_LEAF_LEVEL; level++) {
+		u64 lsize = s2mmu_pt_level_size(level);
+
+		for (prot = 0; prot <= S2MMU_PROT_ALL; prot++) {
+			u64 pa = ((u64)prandom_u32_state(&rnd) << 32 |
+				  prandom_u32_state(&rnd)) & (pa_top - 1) &
+				 ~(lsize - 1);
+
+			if (!pt_prot_valid(prot))
+				continue;
+			pt_bits_check(test, ops, ops->make_leaf(pa, level, prot));
+			pt_bits_check(test, ops, ops->make_leaf(pa_top - lsize,
+								level, prot));
+		}
+	}
+	for (i = 0; i < 4096; i++)
+		pt_bits_check(test, ops, (u64)prandom_u32_state(&rnd) << 32 |
+					 prandom_u32_state(&rnd));
+}
+
 /* Known encodings: the bit positions are the architecture's. */
 static void pt_x86_tdp_golden_test(struct kunit *test)
 {
@@ -164,6 +233,7 @@ static void pt_arm64_s2_golden_test(struct kunit *test)
 
 static struct kunit_case pt_format_cases[] = {
 	PT_FMT_CASE(pt_format_roundtrip_test),
+	PT_FMT_CASE(pt_format_bits_test),
 	KUNIT_CASE(pt_x86_tdp_golden_test),
 	KUNIT_CASE(pt_arm64_s2_golden_test),
 	{}
