@@ -337,6 +337,8 @@ struct s2mmu_gfn_range {
  *                 racing fault, a slot being moved).
  * @tlb_flushes: software TLB flushes (acknowledged requests).
  * @tlb_misses: translations that walked the tables.
+ * @walk_cache_hits: of them, walks that started from the walk cache (the
+ *                   table of the last leaf walked) instead of the root.
  * @fault_latency_hist: log2 histogram of the time s2mmu_map_gfn() took,
  *                      in ns (ktime_get_ns() twice per fault, always:
  *                      tens of ns against the microseconds of a fault).
@@ -348,6 +350,7 @@ struct s2mmu_vcpu_stat {
 	u64 fault_retries;
 	u64 tlb_flushes;
 	u64 tlb_misses;
+	u64 walk_cache_hits;
 	u64 fault_latency_hist[S2MMU_STAT_HIST_BUCKETS];
 };
 
@@ -547,6 +550,11 @@ struct s2mmu_tlb_entry {
  *       only by the vCPU task in guest mode.
  * @tlb_huge: its entries for 2 MiB and 1 GiB leaves, direct-mapped by the
  *            leaf's number (gfn >> order); same rule.
+ * @walk_cache: the table of the leaf its last walk found, for the next
+ *              TLB miss nearby (a paging-structure cache); valid only
+ *              inside one guest-mode burst (its RCU read section):
+ *              emptied when a burst starts and by every TLB flush.  vCPU
+ *              task only, in guest mode.
  * @age_gen: the vm->age_gen its TLB was last emptied at; vCPU task only.
  * @slot_cache: last memslot used.
  * @cache: table pages for the fault path, filled before mmu_lock.
@@ -564,6 +572,7 @@ struct s2mmu_vcpu {
 	void *bounce;
 	struct s2mmu_tlb_entry tlb[S2MMU_TLB_ENTRIES];
 	struct s2mmu_tlb_entry tlb_huge[S2MMU_TLB_HUGE_ENTRIES];
+	struct s2mmu_pt_walk_cache walk_cache;
 	unsigned long age_gen;
 	struct s2mmu_slot_cache slot_cache;
 	struct s2mmu_table_cache cache;
@@ -577,11 +586,13 @@ struct s2mmu_vcpu {
  * @access: S2MMU_ACCESS_* the entry allows and the walk accounted for
  *          (W only when Dirty was set).
  * @level: level of the leaf: 0 (4 KiB), 1 (2 MiB) or 2 (1 GiB).
+ * @cached: the walk started from the vCPU's walk cache.
  */
 struct s2mmu_walk_result {
 	u64 pfn;
 	u32 access;
 	unsigned int level;
+	bool cached;
 };
 
 /**
@@ -773,7 +784,8 @@ static inline bool s2mmu_vm_nx_huge_pages(struct s2mmu_vm *vm)
 int s2mmu_mmu_init(struct s2mmu_vm *vm);
 void s2mmu_mmu_destroy(struct s2mmu_vm *vm);
 int s2mmu_mmu_walk(struct s2mmu_vm *vm, u64 gpa, unsigned int access,
-		   struct s2mmu_walk_result *res);
+		   struct s2mmu_walk_result *res,
+		   struct s2mmu_pt_walk_cache *wc);
 int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 		      struct s2mmu_fault *f);
 /* How a zap under mmu_lock (write) may yield it. */

@@ -431,12 +431,14 @@ unsigned long s2mmu_pgtable_collect_dirty(struct s2mmu_pgtable *pgt,
  * @pa: physical address the looked-up guest address translates to.
  * @prot: S2MMU_PROT_* of the leaf, after any Accessed/Dirty update.
  * @pte: the leaf entry.
+ * @cached: s2mmu_pgtable_lookup_cached() started from its walk cache.
  */
 struct s2mmu_pt_info {
 	unsigned int level;
 	u64 pa;
 	u32 prot;
 	u64 pte;
+	bool cached;
 };
 
 /* s2mmu_pgtable_lookup() flags: act like a hardware walker. */
@@ -445,5 +447,33 @@ struct s2mmu_pt_info {
 
 int s2mmu_pgtable_lookup(struct s2mmu_pgtable *pgt, u64 gpa,
 			 unsigned int flags, struct s2mmu_pt_info *info);
+
+/**
+ * struct s2mmu_pt_walk_cache - a walker's paging-structure cache: the
+ *				table its last lookup found a leaf in.
+ * @table: that table, or NULL (empty).
+ * @tag: the guest physical address bits above that table's span: a
+ *       lookup whose address has the same is answered from @table.
+ * @level: level of the entries in @table.
+ *
+ * Like a hardware MMU's paging-structure caches (Intel's PDE cache), it
+ * lets the next lookup near the last one read one entry instead of
+ * walking down from the root.  It holds a pointer to a table page, whose
+ * life is RCU's: the owner may use it only inside the rcu_read_lock()
+ * section it was filled in, and must empty it (@table = NULL) when it
+ * leaves that section and whenever it flushes its TLB.  Within the
+ * section a table unlinked meanwhile is still allocated, and reads as
+ * what it held or as frozen entries, as a walk that started before the
+ * unlink would (Documentation/locking.rst, "The walk cache").
+ */
+struct s2mmu_pt_walk_cache {
+	u64 *table;
+	u64 tag;
+	unsigned int level;
+};
+
+int s2mmu_pgtable_lookup_cached(struct s2mmu_pgtable *pgt, u64 gpa,
+				unsigned int flags, struct s2mmu_pt_info *info,
+				struct s2mmu_pt_walk_cache *wc);
 
 #endif /* _S2MMU_PGTABLE_H */

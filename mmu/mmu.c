@@ -110,14 +110,19 @@ static bool s2mmu_gfn_range_to_gpa(struct s2mmu_vm *vm, u64 start, u64 end,
  * @gpa: guest physical address.
  * @access: S2MMU_ACCESS_* needed.
  * @res: on success, the host frame and the access the entry allows.
+ * @wc: the vCPU's walk cache (the table of its last leaf), emptied at
+ *      the start of every guest-mode burst and by every TLB flush.
  *
  * Sets Accessed, and Dirty on a write, with cmpxchg as hardware would.
  *
- * Context: rcu_read_lock() held (guest mode); never sleeps.
+ * Context: rcu_read_lock() held (guest mode), the section @wc was filled
+ * in; never sleeps.
  * Return: 0, or -EFAULT for a missing or insufficient entry.
  */
 int s2mmu_mmu_walk(struct s2mmu_vm *vm, u64 gpa, unsigned int access,
-		   struct s2mmu_walk_result *res)
+		   struct s2mmu_walk_result *res,
+		   struct s2mmu_pt_walk_cache *wc)
+	__must_hold(RCU)
 {
 	unsigned int flags = S2MMU_LOOKUP_MKYOUNG;
 	u32 need = S2MMU_PROT_ACCESSED;
@@ -140,7 +145,8 @@ int s2mmu_mmu_walk(struct s2mmu_vm *vm, u64 gpa, unsigned int access,
 	 * lose, walk again.  A missing permission is a fault.
 	 */
 	for (tries = 0; tries < 8; tries++) {
-		if (s2mmu_pgtable_lookup(&vm->pgt, gpa, flags, &info))
+		if (s2mmu_pgtable_lookup_cached(&vm->pgt, gpa, flags, &info,
+						wc))
 			return -EFAULT;
 		if ((info.prot & need & S2MMU_PROT_RWX) !=
 		    (need & S2MMU_PROT_RWX))
@@ -153,6 +159,7 @@ int s2mmu_mmu_walk(struct s2mmu_vm *vm, u64 gpa, unsigned int access,
 
 	res->pfn = info.pa >> PAGE_SHIFT;
 	res->level = info.level;
+	res->cached = info.cached;
 	res->access = 0;
 	if (info.prot & S2MMU_PROT_R)
 		res->access |= S2MMU_ACCESS_R;

@@ -1109,12 +1109,13 @@ unsigned long s2mmu_pgtable_collect_dirty(struct s2mmu_pgtable *pgt,
 /*
  * The lookup, from @table (entries of @level) down.  The descent and the
  * leaf's decoding read the format's bits as data (struct s2mmu_pt_bits):
- * no indirect call but for an Accessed/Dirty update.  Context:
- * rcu_read_lock() held.
+ * no indirect call but for an Accessed/Dirty update.  On success, with
+ * @wc, the table the leaf was found in is cached.  Context: rcu_read_lock()
+ * held.
  */
 static int pt_lookup(struct s2mmu_pgtable *pgt, u64 gpa, unsigned int flags,
 		     struct s2mmu_pt_info *info, u64 *table,
-		     unsigned int level)
+		     unsigned int level, struct s2mmu_pt_walk_cache *wc)
 {
 	const struct s2mmu_pt_bits *b = &pgt->ops->bits;
 
@@ -1157,6 +1158,11 @@ static int pt_lookup(struct s2mmu_pgtable *pgt, u64 gpa, unsigned int flags,
 			   (gpa & (s2mmu_pt_level_size(level) - 1));
 		info->prot = prot;
 		info->pte = pte;
+		if (wc) {
+			wc->table = table;
+			wc->level = level;
+			wc->tag = gpa >> s2mmu_pt_level_shift(level + 1);
+		}
 		return 0;
 	}
 }
@@ -1184,10 +1190,43 @@ int s2mmu_pgtable_lookup(struct s2mmu_pgtable *pgt, u64 gpa,
 
 	if (gpa >= pt_max_addr(pgt))
 		return -EINVAL;
+	info->cached = false;
 	rcu_read_lock();
-	ret = pt_lookup(pgt, gpa, flags, info, pgt->root, pgt->levels - 1);
+	ret = pt_lookup(pgt, gpa, flags, info, pgt->root, pgt->levels - 1,
+			NULL);
 	rcu_read_unlock();
 	return ret;
+}
+
+/**
+ * s2mmu_pgtable_lookup_cached() - s2mmu_pgtable_lookup() through a walk
+ *				   cache.
+ * @pgt: the tree.
+ * @gpa: the address.
+ * @flags: as for s2mmu_pgtable_lookup().
+ * @info: as for s2mmu_pgtable_lookup(); @info->cached tells whether the
+ *        walk started from @wc.
+ * @wc: the caller's walk cache: used when it holds the table mapping
+ *      @gpa, refilled after every successful lookup.
+ *
+ * Context: the rcu_read_lock() section @wc was filled in (see &struct
+ * s2mmu_pt_walk_cache); never sleeps.
+ * Return: as s2mmu_pgtable_lookup().
+ */
+int s2mmu_pgtable_lookup_cached(struct s2mmu_pgtable *pgt, u64 gpa,
+				unsigned int flags, struct s2mmu_pt_info *info,
+				struct s2mmu_pt_walk_cache *wc)
+	__must_hold(RCU)
+{
+	if (gpa >= pt_max_addr(pgt))
+		return -EINVAL;
+	info->cached = wc->table &&
+		       gpa >> s2mmu_pt_level_shift(wc->level + 1) == wc->tag;
+	if (info->cached)
+		return pt_lookup(pgt, gpa, flags, info, wc->table, wc->level,
+				 wc);
+	return pt_lookup(pgt, gpa, flags, info, pgt->root, pgt->levels - 1,
+			 wc);
 }
 
 /**

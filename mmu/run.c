@@ -159,8 +159,9 @@ int s2mmu_vcpu_translate(struct s2mmu_vcpu *vcpu, u64 gpa,
 		s2mmu_vcpu_prove_nx_tlb(vcpu, gfn, access);
 		return 0;
 	}
-	if (s2mmu_mmu_walk(vcpu->vm, gpa, access, &res))
+	if (s2mmu_mmu_walk(vcpu->vm, gpa, access, &res, &vcpu->walk_cache))
 		return -EFAULT;
+	vcpu->stat.walk_cache_hits += res.cached;
 	s2mmu_vcpu_prove_nx_walk(vcpu, access, res.level);
 	s2mmu_tlb_fill(vcpu, gfn, &res);
 	*pfn = res.pfn;

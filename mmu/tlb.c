@@ -4,10 +4,11 @@
  * shootdown.  A leaf of the MMU: it calls nothing else in s2mmu, so it
  * is built and tested under UML (tests/kunit/tlb_test.c).
  *
- * Owns vcpu->mode, vcpu->requests, vcpu->tlb and vcpu->tlb_huge.  The
- * handshake between s2mmu_flush_remote_tlbs() and a vCPU entering guest
- * mode, and why a vCPU's TLB never outlives a flush that has returned, is
- * in Documentation/locking.rst ("TLB shootdown").
+ * Owns vcpu->mode, vcpu->requests, vcpu->tlb, vcpu->tlb_huge and
+ * vcpu->walk_cache.  The handshake between s2mmu_flush_remote_tlbs() and
+ * a vCPU entering guest mode, and why a vCPU's TLB never outlives a flush
+ * that has returned, is in Documentation/locking.rst ("TLB shootdown");
+ * why its walk cache never outlives a burst, in "The walk cache".
  */
 #include <linux/atomic.h>
 #include <linux/bitops.h>
@@ -37,6 +38,8 @@ void s2mmu_tlb_flush_local(struct s2mmu_vcpu *vcpu)
 {
 	memset(vcpu->tlb, 0, sizeof(vcpu->tlb));
 	memset(vcpu->tlb_huge, 0, sizeof(vcpu->tlb_huge));
+	/* Its paging-structure cache with it, as hardware flushes do. */
+	vcpu->walk_cache.table = NULL;
 	vcpu->stat.tlb_flushes++;
 }
 
@@ -45,7 +48,8 @@ void s2mmu_tlb_flush_local(struct s2mmu_vcpu *vcpu)
  * @vcpu: the vCPU, called by its own task.
  *
  * Disables preemption, enters an RCU read section (table pages stay
- * allocated while it walks them), publishes guest mode with a full
+ * allocated while it walks them), empties the walk cache (a table page
+ * it names may be gone since the last burst), publishes guest mode with a full
  * barrier and then checks the requests: either a flusher sees the vCPU in
  * guest mode and waits for it, or the vCPU sees the flusher's request and
  * flushes before its first translation.
@@ -62,6 +66,13 @@ void s2mmu_vcpu_enter_guest(struct s2mmu_vcpu *vcpu)
 
 	preempt_disable();
 	rcu_read_lock();
+	/*
+	 * The walk cache points at a table page, which lives until an RCU
+	 * grace period after its unlink, not until the flush the unlink
+	 * owes: one cached in an earlier burst may be freed by now, before
+	 * its flush is even requested.  Start each burst without it.
+	 */
+	vcpu->walk_cache.table = NULL;
 	/* Pairs with the barrier in s2mmu_flush_remote_tlbs(). */
 	smp_store_mb(vcpu->mode, S2MMU_IN_GUEST_MODE);
 	s2mmu_vcpu_check_requests(vcpu);

@@ -12,6 +12,7 @@
 #include <kunit/test.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/io.h>
 #include <linux/kthread.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
@@ -416,6 +417,187 @@ static void tlb_zap_vcpu_thread_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r.stale_hits, 0);
 }
 
+/* What a vCPU saw of one translation in guest mode, checked outside it. */
+struct tlb_seen {
+	int ret;
+	u64 pfn;
+	u64 hits;
+};
+
+static void tlb_see(struct s2mmu_vcpu *vcpu, u64 gfn, struct tlb_seen *t)
+{
+	u64 hits = vcpu->stat.walk_cache_hits;
+
+	t->ret = s2mmu_kunit_translate(vcpu, gfn, S2MMU_ACCESS_R, &t->pfn);
+	t->hits = vcpu->stat.walk_cache_hits - hits;
+}
+
+/* The level 0 table mapping @gfn, as a pointer. */
+static u64 *tlb_leaf_table(struct s2mmu_vm *vm, u64 gfn)
+{
+	u64 pa = s2mmu_pgtable_table_pa(&vm->pgt, gfn << PAGE_SHIFT, 1);
+
+	return pa ? phys_to_virt(pa) : NULL;
+}
+
+/*
+ * A TLB miss next to the last walk starts from the table that walk ended
+ * in; a new burst and a local flush each start over from the root.
+ */
+static void tlb_walk_cache_test(struct kunit *test)
+{
+	struct s2mmu_vcpu *vcpu;
+	struct s2mmu_vm *vm = tlb_vm(test, &vcpu);
+	struct tlb_seen a, b, c, d, e;
+	u64 *cached, *after_flush;
+
+	s2mmu_kunit_map(test, vm, GFN);
+	s2mmu_kunit_map(test, vm, GFN + 1);
+	s2mmu_kunit_map(test, vm, GFN + 2);
+	s2mmu_kunit_map(test, vm, GFN + 3);
+
+	s2mmu_vcpu_enter_guest(vcpu);
+	tlb_see(vcpu, GFN, &a);
+	cached = vcpu->walk_cache.table;
+	tlb_see(vcpu, GFN + 1, &b);
+	s2mmu_tlb_flush_local(vcpu);
+	after_flush = vcpu->walk_cache.table;
+	tlb_see(vcpu, GFN + 2, &c);
+	s2mmu_vcpu_exit_guest(vcpu);
+	s2mmu_vcpu_enter_guest(vcpu);
+	tlb_see(vcpu, GFN + 3, &d);
+	/* Not mapped: a fault, not counted; the cache stays. */
+	tlb_see(vcpu, GFN + 0x80, &e);
+	s2mmu_vcpu_exit_guest(vcpu);
+
+	KUNIT_EXPECT_EQ(test, a.ret, 0);
+	KUNIT_EXPECT_EQ(test, a.hits, 0);
+	KUNIT_EXPECT_PTR_EQ(test, cached, tlb_leaf_table(vm, GFN));
+	KUNIT_EXPECT_EQ(test, vcpu->walk_cache.level, 0);
+	KUNIT_EXPECT_EQ(test, b.ret, 0);
+	KUNIT_EXPECT_EQ(test, b.pfn, 0x1000 + GFN + 1);
+	KUNIT_EXPECT_EQ(test, b.hits, 1);
+	KUNIT_EXPECT_NULL(test, after_flush);
+	KUNIT_EXPECT_EQ(test, c.ret, 0);
+	KUNIT_EXPECT_EQ(test, c.pfn, 0x1000 + GFN + 2);
+	KUNIT_EXPECT_EQ(test, c.hits, 0);
+	KUNIT_EXPECT_EQ(test, d.ret, 0);
+	KUNIT_EXPECT_EQ(test, d.pfn, 0x1000 + GFN + 3);
+	KUNIT_EXPECT_EQ(test, d.hits, 0);
+	KUNIT_EXPECT_EQ(test, e.ret, -EFAULT);
+	KUNIT_EXPECT_EQ(test, e.hits, 0);
+	KUNIT_EXPECT_PTR_EQ(test, vcpu->walk_cache.table,
+			    tlb_leaf_table(vm, GFN));
+}
+
+#define TLB_NEW_PFN	0x9999ULL
+
+/*
+ * Under mmu_lock, as a collapse or a zap of a whole table does: unlink
+ * the level 0 table mapping GFN (its entries frozen, the page freed after
+ * a grace period) and map GFN + 1 to TLB_NEW_PFN through a new table from
+ * @cache.  No flush: the caller decides when it is requested.
+ */
+static void tlb_replace_table(struct s2mmu_vm *vm,
+			      struct s2mmu_table_cache *cache, int *ret)
+{
+	struct s2mmu_pt_op op = { .cache = cache, .mmu_lock = &vm->mmu_lock };
+
+	write_lock(&vm->mmu_lock);
+	ret[0] = s2mmu_pgtable_collapse(&vm->pgt, GFN << PAGE_SHIFT, 1, &op);
+	ret[1] = s2mmu_pgtable_map(&vm->pgt, (GFN + 1) << PAGE_SHIFT,
+				   TLB_NEW_PFN << PAGE_SHIFT, PAGE_SIZE, 0,
+				   S2MMU_PROT_R | S2MMU_PROT_W, &op);
+	write_unlock(&vm->mmu_lock);
+}
+
+/*
+ * CPU0 unlinks the table a vCPU in guest mode has in its walk cache and
+ * maps the next page through a new one, then flushes; the vCPU
+ * acknowledges from guest mode.  Its next miss, in the same burst, must
+ * walk from the root: the unlinked table reads frozen.
+ */
+static void tlb_walk_cache_shootdown_test(struct kunit *test)
+{
+	struct s2mmu_vcpu *vcpu;
+	struct s2mmu_vm *vm = tlb_vm_cached(test, &vcpu);
+	struct s2mmu_table_cache cache;
+	struct tlb_seen a, b;
+	int ret[2];
+
+	s2mmu_kunit_map(test, vm, GFN + 1);
+	s2mmu_table_cache_init(&cache);
+	KUNIT_ASSERT_EQ(test, s2mmu_table_cache_topup(&cache, vm->pgt.levels),
+			0);
+
+	s2mmu_vcpu_enter_guest(vcpu);
+	s2mmu_tlb_flush_local(vcpu);
+	tlb_see(vcpu, GFN, &a);
+	tlb_replace_table(vm, &cache, ret);
+	tlb_waits = 0;
+	tlb_wait_ack = true;
+	WRITE_ONCE(s2mmu_tlb_test_wait_hook, tlb_wait_hook);
+	s2mmu_flush_remote_tlbs(vm);
+	WRITE_ONCE(s2mmu_tlb_test_wait_hook, NULL);
+	tlb_see(vcpu, GFN + 1, &b);
+	s2mmu_vcpu_exit_guest(vcpu);
+	s2mmu_table_cache_free(&cache);
+
+	KUNIT_EXPECT_EQ(test, a.ret, 0);
+	KUNIT_EXPECT_EQ(test, ret[0], 0);
+	KUNIT_EXPECT_EQ(test, ret[1], 0);
+	KUNIT_EXPECT_EQ(test, tlb_waits, 1);
+	KUNIT_EXPECT_EQ(test, b.ret, 0);
+	KUNIT_EXPECT_EQ(test, b.pfn, TLB_NEW_PFN);
+	KUNIT_EXPECT_EQ(test, b.hits, 0);
+}
+
+/*
+ * CPU0 unlinks the table the vCPU's walk cache named in its last burst;
+ * a grace period passes (the vCPU is outside guest mode) and the page is
+ * freed, before CPU0 even requests its flush.  The vCPU's next burst
+ * must not read the freed page: it walks from the root and finds the new
+ * mapping.
+ */
+static void tlb_walk_cache_freed_table_test(struct kunit *test)
+{
+	struct s2mmu_vcpu *vcpu;
+	struct s2mmu_vm *vm = tlb_vm(test, &vcpu);
+	struct s2mmu_table_cache cache;
+	unsigned long freed;
+	struct tlb_seen a, b;
+	int ret[2];
+
+	s2mmu_kunit_map(test, vm, GFN);
+	s2mmu_kunit_map(test, vm, GFN + 1);
+	s2mmu_table_cache_init(&cache);
+	KUNIT_ASSERT_EQ(test, s2mmu_table_cache_topup(&cache, vm->pgt.levels),
+			0);
+
+	s2mmu_vcpu_enter_guest(vcpu);
+	tlb_see(vcpu, GFN, &a);
+	s2mmu_vcpu_exit_guest(vcpu);
+	freed = atomic_long_read(&vm->pgt.tables_freed);
+	tlb_replace_table(vm, &cache, ret);
+	rcu_barrier();
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&vm->pgt.tables_freed),
+			freed + 1);
+
+	s2mmu_vcpu_enter_guest(vcpu);
+	tlb_see(vcpu, GFN + 1, &b);
+	s2mmu_vcpu_exit_guest(vcpu);
+	s2mmu_table_cache_free(&cache);
+	/* The flush CPU0 owes, for the stale TLB entry of GFN. */
+	s2mmu_flush_remote_tlbs(vm);
+
+	KUNIT_EXPECT_EQ(test, a.ret, 0);
+	KUNIT_EXPECT_EQ(test, ret[0], 0);
+	KUNIT_EXPECT_EQ(test, ret[1], 0);
+	KUNIT_EXPECT_EQ(test, b.ret, 0);
+	KUNIT_EXPECT_EQ(test, b.pfn, TLB_NEW_PFN);
+	KUNIT_EXPECT_EQ(test, b.hits, 0);
+}
+
 static struct kunit_case tlb_cases[] = {
 	KUNIT_CASE(tlb_fill_lookup_test),
 	KUNIT_CASE(tlb_flush_outside_guest_test),
@@ -425,6 +607,9 @@ static struct kunit_case tlb_cases[] = {
 	KUNIT_CASE(tlb_zap_vcpu_thread_test),
 	KUNIT_CASE(tlb_age_gen_test),
 	KUNIT_CASE(tlb_age_many_aliases_test),
+	KUNIT_CASE(tlb_walk_cache_test),
+	KUNIT_CASE(tlb_walk_cache_shootdown_test),
+	KUNIT_CASE(tlb_walk_cache_freed_table_test),
 	{}
 };
 

@@ -250,7 +250,7 @@ static const char *const vm_names[] = {
 
 static const char *const vcpu_names[] = {
 	"pf_taken", "pf_fixed", "pf_spurious", "fault_retries", "tlb_flush",
-	"tlb_misses", "fault_latency_hist",
+	"tlb_misses", "walk_cache_hits", "fault_latency_hist",
 };
 
 TEST_F(stats, vm_fd)
