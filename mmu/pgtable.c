@@ -485,6 +485,41 @@ static int pt_map_cb(struct s2mmu_walk_ctx *ctx)
 	return pt_link_table(ctx, m->op);
 }
 
+/*
+ * A map of one leaf, the fault's: one descent from the root, linking the
+ * tables missing on the way (as pt_map_cb() does from the visitor walk),
+ * then the leaf.  Context: rcu_read_lock() held.
+ */
+static int pt_map_one(struct s2mmu_pgtable *pgt, struct pt_map_args *m)
+{
+	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	struct s2mmu_walk_ctx ctx = { .pgt = pgt, .arg = m };
+	unsigned int level = pgt->levels - 1;
+	u64 *table = pgt->root;
+	int ret;
+
+	for (;;) {
+		ctx.ptep = &table[pt_index(m->gpa, level)];
+		ctx.old = READ_ONCE(*ctx.ptep);
+		ctx.level = level;
+		ctx.addr = round_down(m->gpa, s2mmu_pt_level_size(level));
+		if (level == m->level)
+			return ops->is_table(ctx.old, level) ? -EEXIST :
+			       pt_map_leaf(&ctx, m);
+		if (!ops->is_table(ctx.old, level)) {
+			ret = pt_link_table(&ctx, m->op);
+			if (ret)
+				return ret;
+			ctx.old = READ_ONCE(*ctx.ptep);
+			/* Unlinked again meanwhile (shared lock): retry. */
+			if (!ops->is_table(ctx.old, level))
+				return -EAGAIN;
+		}
+		table = pt_table_va(pgt, ctx.old);
+		level--;
+	}
+}
+
 static bool pt_aligned(u64 x, unsigned int level)
 {
 	return !(x & (s2mmu_pt_level_size(level) - 1));
@@ -533,6 +568,14 @@ int s2mmu_pgtable_map(struct s2mmu_pgtable *pgt, u64 gpa, u64 pa, u64 size,
 	    ((prot & S2MMU_PROT_W) && !(prot & S2MMU_PROT_R)))
 		return -EINVAL;
 
+	if (size == s2mmu_pt_level_size(level)) {
+		int ret;
+
+		rcu_read_lock();
+		ret = pt_map_one(pgt, &m);
+		rcu_read_unlock();
+		return ret;
+	}
 	return s2mmu_pgtable_walk(pgt, gpa, size, &walker);
 }
 
