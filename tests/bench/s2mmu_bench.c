@@ -18,12 +18,14 @@
  * (tests/bench/report.py).  Documentation/bench.rst describes the cases.
  *
  * Usage: s2mmu_bench [-r REPS] [-m MIB] [CASE...]; cases: populate fault
- * steady munmap aging slots parallel tables nx dirty (default: all).
+ * steady munmap aging slots parallel tables nx dirty scale scale4k
+ * (default: all).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,7 +47,7 @@
 #define PAGE		4096ULL
 #define PMD		(2 * MIB)
 #define GPA_BASE	(4 * GIB)
-#define NR_RESULTS	8
+#define NR_RESULTS	10
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define DMIRROR_DEV	"/dev/hmm_dmirror0"
 #define DMIRROR_CHUNK	PMD
@@ -1035,6 +1037,145 @@ static void c_dirty(const char *var, enum mem_kind kind, struct result *res)
 	free(bitmap);
 }
 
+/*
+ * (11) scale: guest memory from 1 GiB to 1 TiB read over the host's huge
+ * zero page (MAP_NORESERVE, MADV_HUGEPAGE; the host read-faults one byte
+ * per 2 MiB first), and 1 or 8 GiB at 4 KiB over the 4 KiB zero page.
+ * Per variant (its size): PRE_FAULT_MEMORY of all of it ("sec", and per
+ * GiB), stage-2 table pages against the format's floor, the host's own
+ * page-table memory for the same mapping (VmPTE), then the teardowns:
+ * deleting the slot, and (after faulting it all in again) closing the
+ * VM, each timed with the worst scheduling latency a SCHED_FIFO thread
+ * on the same CPU saw meanwhile (it sleeps 1 ms at a time).
+ */
+struct lat_probe {
+	pthread_t th;
+	volatile int stop;
+	double max_us;
+};
+
+static void pin_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		s2mmu_die("sched_setaffinity");
+}
+
+static void *lat_probe_fn(void *arg)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+	struct lat_probe *lp = arg;
+	struct timespec d = { 0, 1000000 };
+
+	pin_cpu0();
+	if (sched_setscheduler(0, SCHED_FIFO, &sp))
+		s2mmu_die("sched_setscheduler");
+	while (!lp->stop) {
+		double t = now(), late;
+
+		nanosleep(&d, NULL);
+		late = (now() - t) * 1e6 - 1000;
+		if (late > lp->max_us)
+			lp->max_us = late;
+	}
+	return NULL;
+}
+
+static void lat_probe_start(struct lat_probe *lp)
+{
+	lp->stop = 0;
+	lp->max_us = 0;
+	if (pthread_create(&lp->th, NULL, lat_probe_fn, lp))
+		s2mmu_die("pthread_create");
+	usleep(20000);
+}
+
+static double lat_probe_stop(struct lat_probe *lp)
+{
+	lp->stop = 1;
+	pthread_join(lp->th, NULL);
+	return lp->max_us;
+}
+
+static unsigned long long vm_pte_kib(void)
+{
+	unsigned long long kib = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		s2mmu_die("/proc/self/status");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPTE: %llu", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static void c_scale(const char *var, enum mem_kind kind, struct result *res)
+{
+	unsigned long long size = strtoull(var, NULL, 10) *
+				  (strchr(var, 't') ? 1024 * GIB : GIB);
+	unsigned long long step = kind == MEM_THP ? PMD : PAGE, off, pte;
+	int leaf = kind == MEM_THP ? 1 : 0;
+	struct s2mmu_vm_info info;
+	struct lat_probe lp;
+	volatile char sink;
+	struct vm vm;
+	char *raw, *p;
+	double t;
+
+	pin_cpu0();
+	raw = mmap(NULL, size + PMD, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		s2mmu_die("mmap %llu", size);
+	p = (char *)(((uintptr_t)raw + PMD - 1) & ~(PMD - 1));
+	if (madvise(p, size, kind == MEM_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
+		s2mmu_die("madvise");
+	pte = vm_pte_kib();
+	t = now();
+	for (off = 0; off < size; off += step)
+		sink = p[off];
+	(void)sink;
+	set(res, 1, "host_sec", now() - t);
+	set(res, 2, "host_pt_pages", (vm_pte_kib() - pte) / 4.0);
+
+	vm_create(&vm, p, size, 1, 1);
+	t = now();
+	vm_pre_fault(&vm, GPA_BASE, size);
+	t = now() - t;
+	set(res, 0, "sec", t);
+	set(res, 3, "sec_per_gib", t / (size / GIB));
+	vm_info(&vm, &info);
+	set(res, 4, "table_pages", info.stat_table_pages);
+	set(res, 5, "floor_pages",
+	    table_floor(size >> (12 + 9 * leaf), leaf, info.levels));
+
+	lat_probe_start(&lp);
+	t = now();
+	if (s2mmu_set_region(vm.fd, 0, 0, GPA_BASE, 0, (uintptr_t)p))
+		s2mmu_die("S2MMU_SET_MEMORY_REGION (delete)");
+	t = now() - t;
+	set(res, 6, "delete_sec_per_gib", t / (size / GIB));
+	set(res, 7, "delete_lat_us", lat_probe_stop(&lp));
+
+	/* Closing a VM that maps it all: its teardown, timed the same way. */
+	if (s2mmu_set_region(vm.fd, 0, 0, GPA_BASE, size, (uintptr_t)p))
+		s2mmu_die("S2MMU_SET_MEMORY_REGION");
+	vm_pre_fault(&vm, GPA_BASE, size);
+	lat_probe_start(&lp);
+	t = now();
+	vm_destroy(&vm, 1);
+	t = now() - t;
+	set(res, 8, "close_sec_per_gib", t / (size / GIB));
+	set(res, 9, "close_lat_us", lat_probe_stop(&lp));
+	munmap(raw, size + PMD);
+}
+
 #define MAX_SESSIONS	3
 #define MAX_VARS	4
 
@@ -1046,29 +1187,33 @@ static void c_dirty(const char *var, enum mem_kind kind, struct result *res)
 struct bench_case {
 	const char *name;
 	void (*fn)(const char *var, enum mem_kind kind, struct result *res);
-	bool no_thp;
+	enum { BOTH, ONLY_4K, ONLY_THP } kinds;
 	const char *sessions[MAX_SESSIONS][MAX_VARS];
 };
 
 static const struct bench_case cases[] = {
-	{ "populate", c_populate, false,
+	{ "populate", c_populate, BOTH,
 	  { { "s2mmu" }, { "host" }, { "gup-floor" } } },
-	{ "fault", c_fault, false,
+	{ "fault", c_fault, BOTH,
 	  { { "s2mmu-touch", "dmirror", "gup-floor", "s2mmu-prefault" } } },
-	{ "steady", c_steady, false, { { "s2mmu", "host" } } },
-	{ "munmap", c_munmap, false, { { "s2mmu" }, { "host" } } },
-	{ "aging", c_aging, false,
+	{ "steady", c_steady, BOTH, { { "s2mmu", "host" } } },
+	{ "munmap", c_munmap, BOTH, { { "s2mmu" }, { "host" } } },
+	{ "aging", c_aging, BOTH,
 	  { { "s2mmu-aging", "s2mmu", "s2mmu-spin", "s2mmu-aging-locked" } } },
 	/* Slots below 2 MiB: THP cannot be mapped huge, so 4 KiB only. */
-	{ "slots", c_slots, true, { { "1", "64", "1024", "32764" } } },
-	{ "parallel", c_parallel, false,
+	{ "slots", c_slots, ONLY_4K, { { "1", "64", "1024", "32764" } } },
+	{ "parallel", c_parallel, BOTH,
 	  { { "s2mmu-1", "s2mmu-2" }, { "host-1" }, { "host-2" } } },
-	{ "tables", c_tables, false, { { "s2mmu" } } },
+	{ "tables", c_tables, BOTH, { { "s2mmu" } } },
 	/* The populating vCPU's memory: 4 KiB only (one fault per RUN). */
-	{ "nx", c_nx, true,
+	{ "nx", c_nx, ONLY_4K,
 	  { { "s2mmu-nx-off" }, { "s2mmu-nx-read" }, { "s2mmu-nx-write" } } },
-	{ "dirty", c_dirty, false,
+	{ "dirty", c_dirty, BOTH,
 	  { { "s2mmu-nolog", "s2mmu-log-wp", "s2mmu-log-dbit" } } },
+	/* Its own sizes, not -m: the huge zero page up to 1 TiB... */
+	{ "scale", c_scale, ONLY_THP, { { "1g" }, { "64g" }, { "1t" } } },
+	/* ...and 4 KiB leaves over the 4 KiB zero page. */
+	{ "scale4k", c_scale, ONLY_4K, { { "1g" }, { "8g" } } },
 };
 
 static int run_case(const struct bench_case *c)
@@ -1078,8 +1223,9 @@ static int run_case(const struct bench_case *c)
 	for (ns = 0; ns < MAX_SESSIONS && c->sessions[ns][0]; ns++)
 		;
 	for (k = MEM_4K; k <= MEM_THP; k++) {
-		if (c->no_thp && k == MEM_THP)
-			break;
+		if ((c->kinds == ONLY_THP && k == MEM_4K) ||
+		    (c->kinds == ONLY_4K && k == MEM_THP))
+			continue;
 		for (rep = 0; rep < reps; rep++) {
 			for (i = 0; i < ns; i++) {
 				const char * const *v = c->sessions[(i + rep) % ns];
