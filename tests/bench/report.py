@@ -150,6 +150,12 @@ VALUE_ROWS = [
      ("8g", "delete_sec_per_gib"), None, None),
     ("scale4k", "(info) 8 GiB VM close: seconds per GiB",
      ("8g", "close_sec_per_gib"), None, None),
+    ("footprint", "(info) KiB per VM at rest (no slot, no vCPU)",
+     ("vm", "kib_per_vm"), None, None),
+    ("footprint", "(info) KiB per vCPU at rest",
+     ("vcpu", "kib_per_vcpu"), None, None),
+    ("footprint", "(info) KiB per vCPU more after its first fault",
+     ("vcpu", "kib_per_vcpu_faulted"), None, None),
 ]
 
 
@@ -197,6 +203,8 @@ def stats(values):
 def fmt(v, m):
     if m == "speedup":
         return "%.2fx" % v
+    if m.startswith("kib_"):
+        return "%.1f KiB" % v
     if m.endswith("per_gib"):
         return "%.4f s/GiB" % v
     if m.endswith("_us"):
@@ -309,7 +317,7 @@ def table(rows, info, fails, build_s, total_s):
     lines.append("ratio: median of the per-repetition ratios (subject and "
                  "baseline interleaved); time ratios lower is better,")
     lines.append("throughput ratios higher is better; figures: min / median")
-    hdr = "%-8s %-3s %-52s %-25s %-25s %-15s %-8s %s" % (
+    hdr = "%-9s %-3s %-52s %-25s %-25s %-15s %-8s %s" % (
         "case", "mem", "what", "subject", "baseline", "ratio [min-max]",
         "target", "")
     lines.append(hdr)
@@ -331,7 +339,7 @@ def table(rows, info, fails, build_s, total_s):
             rat = (f3 + "x [" + f3 + "-" + f3 + "]") % (
                 r["ratio_median"], r["ratio_min"], r["ratio_max"])
         verdict = "" if r["met"] is None else ("met" if r["met"] else "MISSED")
-        lines.append("%-8s %-3s %-52s %-25s %-25s %-15s %-8s %s" % (
+        lines.append("%-9s %-3s %-52s %-25s %-25s %-15s %-8s %s" % (
             r["case"], r["mem"], r["label"][:52], subj, base, rat,
             r["target"] or "", verdict))
     for f in fails:

@@ -19,7 +19,7 @@
  *
  * Usage: s2mmu_bench [-r REPS] [-m MIB] [CASE...]; cases: populate fault
  * steady munmap aging slots parallel tables nx dirty scale scale4k
- * (default: all).
+ * footprint (default: all).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1176,6 +1176,84 @@ static void c_scale(const char *var, enum mem_kind kind, struct result *res)
 	munmap(raw, size + PMD);
 }
 
+/*
+ * (12) footprint: memory at rest, from MemFree before and after making
+ * FOOT_N objects: VMs with no slot and no vCPU ("vm"), vCPUs of one VM
+ * ("vcpu"), then the same vCPUs once each has taken one fault (its table
+ * page cache topped up).  Per object, in KiB; the page allocator's
+ * per-CPU lists make MemFree move in batches, hence many objects.
+ */
+#define FOOT_VMS	128
+#define FOOT_VCPUS	64
+
+static long long mem_free_kib(void)
+{
+	long long kib = -1;
+	char line[256];
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		s2mmu_die("/proc/meminfo");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemFree: %lld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static void c_footprint(const char *var, enum mem_kind kind, struct result *res)
+{
+	static int fds[FOOT_VMS], vcpus[FOOT_VCPUS];
+	char *p = mem_alloc(FOOT_VCPUS * PAGE, kind);
+	double t = now();
+	long long before;
+	int i, vm;
+
+	host_write(p, FOOT_VCPUS * PAGE);
+	pin_cpu0();
+	if (!strcmp(var, "vm")) {
+		before = mem_free_kib();
+		for (i = 0; i < FOOT_VMS; i++) {
+			fds[i] = s2mmu_create_vm(S2MMU_VM_X86_TDP);
+			if (fds[i] < 0)
+				s2mmu_die("S2MMU_CREATE_VM %d", i);
+		}
+		set(res, 1, "kib_per_vm",
+		    (double)(before - mem_free_kib()) / FOOT_VMS);
+		for (i = 0; i < FOOT_VMS; i++)
+			close(fds[i]);
+		set(res, 0, "sec", now() - t);
+		return;
+	}
+	vm = s2mmu_create_vm(S2MMU_VM_X86_TDP);
+	if (vm < 0 || s2mmu_set_region(vm, 0, 0, GPA_BASE, FOOT_VCPUS * PAGE,
+				       (uintptr_t)p))
+		s2mmu_die("S2MMU_CREATE_VM");
+	before = mem_free_kib();
+	for (i = 0; i < FOOT_VCPUS; i++) {
+		vcpus[i] = s2mmu_create_vcpu(vm, i);
+		if (vcpus[i] < 0)
+			s2mmu_die("S2MMU_CREATE_VCPU %d", i);
+	}
+	set(res, 1, "kib_per_vcpu",
+	    (double)(before - mem_free_kib()) / FOOT_VCPUS);
+	before = mem_free_kib();
+	for (i = 0; i < FOOT_VCPUS; i++) {
+		struct s2mmu_pre_fault_memory r = {
+			.gpa = GPA_BASE + i * PAGE, .size = PAGE,
+		};
+
+		if (s2mmu_pre_fault(vcpus[i], &r))
+			s2mmu_die("S2MMU_PRE_FAULT_MEMORY");
+	}
+	set(res, 2, "kib_per_vcpu_faulted",
+	    (double)(before - mem_free_kib()) / FOOT_VCPUS);
+	for (i = 0; i < FOOT_VCPUS; i++)
+		close(vcpus[i]);
+	close(vm);
+	set(res, 0, "sec", now() - t);
+}
+
 #define MAX_SESSIONS	3
 #define MAX_VARS	4
 
@@ -1214,6 +1292,7 @@ static const struct bench_case cases[] = {
 	{ "scale", c_scale, ONLY_THP, { { "1g" }, { "64g" }, { "1t" } } },
 	/* ...and 4 KiB leaves over the 4 KiB zero page. */
 	{ "scale4k", c_scale, ONLY_4K, { { "1g" }, { "8g" } } },
+	{ "footprint", c_footprint, ONLY_4K, { { "vm" }, { "vcpu" } } },
 };
 
 static int run_case(const struct bench_case *c)
