@@ -475,6 +475,13 @@ static int pt_map_cb(struct s2mmu_walk_ctx *ctx)
 {
 	struct pt_map_args *m = ctx->arg;
 
+	/*
+	 * Below the leaves' level: a racing thread split a leaf this map
+	 * had just installed (the walker reads the entry again and walks
+	 * into the table).  The split kept its translation: done here.
+	 */
+	if (ctx->level < m->level)
+		return 0;
 	if (ctx->level == m->level) {
 		if (ctx->visit == S2MMU_WALK_TABLE_PRE)
 			return -EEXIST;

@@ -761,6 +761,7 @@ static struct kunit_case pt_engine_cases[] = {
 	PT_FMT_CASE(pt_concurrent_map_test),
 	PT_FMT_CASE(pt_concurrent_mixed_test),
 	PT_FMT_CASE(pt_lost_race_test),
+	PT_FMT_CASE(pt_map_split_after_test),
 	PT_FMT_CASE(pt_nested_collapse_test),
 	PT_FMT_CASE(pt_leaf_count_test),
 	PT_FMT_CASE(pt_change_hook_test),

@@ -82,6 +82,7 @@ void pt_concurrent_map_test(struct kunit *test);
 void pt_concurrent_mixed_test(struct kunit *test);
 void pt_lost_race_test(struct kunit *test);
 void pt_nested_collapse_test(struct kunit *test);
+void pt_map_split_after_test(struct kunit *test);
 void pt_random_model_test(struct kunit *test);
 
 #endif /* _S2MMU_PGTABLE_KUNIT_H */

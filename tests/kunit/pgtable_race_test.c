@@ -552,6 +552,66 @@ void pt_lost_race_test(struct kunit *test)
  * entry and take it: left as Z's empty entry in a detached table, an
  * installer still walking T could link a table there that nobody frees.
  */
+/*
+ * A range map of 2 MiB leaves while a racing thread splits the first
+ * leaf right after the map installed it (played from the change hook,
+ * which runs just after the write): the visitor walk reads the entry
+ * again, finds the split's table and walks into it.  The map must leave
+ * the split's 4 KiB leaves alone; a map that treated them as entries
+ * above its level linked "tables" at level 0.
+ */
+#define SPLIT_GPA	(5 * SZ_1G_ULL)
+#define SPLIT_PA	0x200000000ULL
+
+static struct {
+	struct s2mmu_table_cache cache;
+	bool fired;
+	int ret;
+} pt_split_after;
+
+static void pt_split_after_hook(struct s2mmu_pgtable *pgt, u64 gpa,
+				unsigned int level, u64 old, u64 new)
+{
+	struct s2mmu_pt_op op = { .cache = &pt_split_after.cache };
+
+	if (pt_split_after.fired || level != 1 || gpa != SPLIT_GPA ||
+	    !pgt->ops->is_leaf(new, 1))
+		return;
+	pt_split_after.fired = true;
+	pt_split_after.ret = s2mmu_pgtable_split(pgt, gpa, gpa + SZ_2M_ULL, 0,
+						 &op);
+}
+
+void pt_map_split_after_test(struct kunit *test)
+{
+	struct pt_env *env = pt_env_new(test);
+	struct pt_census c;
+	u64 off;
+
+	pt_topup(test, env);
+	memset(&pt_split_after, 0, sizeof(pt_split_after));
+	s2mmu_table_cache_init(&pt_split_after.cache);
+	KUNIT_ASSERT_EQ(test, s2mmu_table_cache_topup(&pt_split_after.cache,
+						      env->pgt.levels), 0);
+	env->pgt.change = pt_split_after_hook;
+	KUNIT_EXPECT_EQ(test, pt_map(test, env, SPLIT_GPA, SPLIT_PA,
+				     2 * SZ_2M_ULL, 1, PROT_RW), 0);
+	env->pgt.change = NULL;
+	s2mmu_table_cache_free(&pt_split_after.cache);
+
+	KUNIT_EXPECT_TRUE(test, pt_split_after.fired);
+	KUNIT_EXPECT_EQ(test, pt_split_after.ret, 0);
+	for (off = 0; off < SZ_2M_ULL; off += 73 * SZ_4K_ULL)
+		pt_expect_map(test, env, SPLIT_GPA + off, SPLIT_PA + off, 0,
+			      PROT_RW);
+	pt_expect_map(test, env, SPLIT_GPA + SZ_2M_ULL + SZ_4K_ULL,
+		      SPLIT_PA + SZ_2M_ULL + SZ_4K_ULL, 1, PROT_RW);
+	pt_census(test, env, &c);
+	KUNIT_EXPECT_EQ(test, c.bad, 0);
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_nr_leaves(&env->pgt, 0), 512);
+	KUNIT_EXPECT_EQ(test, s2mmu_pgtable_nr_leaves(&env->pgt, 1), 1);
+}
+
 #define NEST_GPA	(3 * SZ_1G_ULL + 7 * SZ_2M_ULL)
 
 static struct {
