@@ -337,8 +337,9 @@ struct s2mmu_gfn_range {
  *                 racing fault, a slot being moved).
  * @tlb_flushes: software TLB flushes (acknowledged requests).
  * @tlb_misses: translations that walked the tables.
- * @walk_cache_hits: of them, walks that started from the walk cache (the
- *                   table of the last leaf walked) instead of the root.
+ * @walk_cache_hits: of them, the walks that found their leaf starting
+ *                   from the walk cache (the table of the last leaf
+ *                   walked) instead of the root.
  * @fault_latency_hist: log2 histogram of the time s2mmu_map_gfn() took,
  *                      in ns (ktime_get_ns() twice per fault, always:
  *                      tens of ns against the microseconds of a fault).
@@ -554,7 +555,7 @@ struct s2mmu_tlb_entry {
  *              TLB miss nearby (a paging-structure cache); valid only
  *              inside one guest-mode burst (its RCU read section):
  *              emptied when a burst starts and by every TLB flush.  vCPU
- *              task only, in guest mode.
+ *              task only; used only in guest mode.
  * @age_gen: the vm->age_gen its TLB was last emptied at; vCPU task only.
  * @slot_cache: last memslot used.
  * @cache: table pages for the fault path, filled before mmu_lock.

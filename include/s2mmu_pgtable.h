@@ -460,8 +460,9 @@ int s2mmu_pgtable_lookup(struct s2mmu_pgtable *pgt, u64 gpa,
  * lets the next lookup near the last one read one entry instead of
  * walking down from the root.  It holds a pointer to a table page, whose
  * life is RCU's: the owner may use it only inside the rcu_read_lock()
- * section it was filled in, and must empty it (@table = NULL) when it
- * leaves that section and whenever it flushes its TLB.  Within the
+ * section it was filled in, so it empties it (@table = NULL) before its
+ * next use in a new section (the vCPU: when a burst starts) and whenever
+ * it flushes its TLB.  Within the
  * section a table unlinked meanwhile is still allocated, and reads as
  * what it held or as frozen entries, as a walk that started before the
  * unlink would (Documentation/locking.rst, "The walk cache").

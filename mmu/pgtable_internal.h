@@ -41,8 +41,8 @@ static inline bool pt_is_frozen(const struct s2mmu_pgtable *pgt, u64 pte)
 
 /*
  * The format's decoding as data (struct s2mmu_pt_bits), for the lookup:
- * the same answers as @is_table, @is_leaf, @leaf_pa and @leaf_prot, with
- * no indirect call.
+ * the same answers as @is_table, @is_leaf, @table_pa, @leaf_pa and
+ * @leaf_prot, with no indirect call.
  */
 static __always_inline bool pt_bits_is_table(const struct s2mmu_pt_bits *b,
 					     u64 pte, unsigned int level)
