@@ -1050,7 +1050,7 @@ static void c_dirty(const char *var, enum mem_kind kind, struct result *res)
  */
 struct lat_probe {
 	pthread_t th;
-	volatile int stop;
+	int stop;
 	double max_us;
 };
 
@@ -1073,7 +1073,7 @@ static void *lat_probe_fn(void *arg)
 	pin_cpu0();
 	if (sched_setscheduler(0, SCHED_FIFO, &sp))
 		s2mmu_die("sched_setscheduler");
-	while (!lp->stop) {
+	while (!__atomic_load_n(&lp->stop, __ATOMIC_RELAXED)) {
 		double t = now(), late;
 
 		nanosleep(&d, NULL);
@@ -1086,7 +1086,7 @@ static void *lat_probe_fn(void *arg)
 
 static void lat_probe_start(struct lat_probe *lp)
 {
-	lp->stop = 0;
+	__atomic_store_n(&lp->stop, 0, __ATOMIC_RELAXED);
 	lp->max_us = 0;
 	if (pthread_create(&lp->th, NULL, lat_probe_fn, lp))
 		s2mmu_die("pthread_create");
@@ -1095,35 +1095,51 @@ static void lat_probe_start(struct lat_probe *lp)
 
 static double lat_probe_stop(struct lat_probe *lp)
 {
-	lp->stop = 1;
+	__atomic_store_n(&lp->stop, 1, __ATOMIC_RELAXED);
 	pthread_join(lp->th, NULL);
 	return lp->max_us;
 }
 
-static unsigned long long vm_pte_kib(void)
+/* The value of the "@key: N kB" line of @path (a /proc file). */
+static long long proc_kib(const char *path, const char *key)
 {
-	unsigned long long kib = 0;
+	size_t n = strlen(key);
+	long long kib = -1;
 	char line[256];
-	FILE *f = fopen("/proc/self/status", "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f)
-		s2mmu_die("/proc/self/status");
+		s2mmu_die("%s", path);
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPTE: %llu", &kib) == 1)
+		if (!strncmp(line, key, n) && line[n] == ':' &&
+		    sscanf(line + n + 1, "%lld", &kib) == 1)
 			break;
 	fclose(f);
+	if (kib < 0)
+		s2mmu_die("%s: no %s", path, key);
 	return kib;
+}
+
+static long long vm_pte_kib(void)
+{
+	return proc_kib("/proc/self/status", "VmPTE");
+}
+
+static long long mem_free_kib(void)
+{
+	return proc_kib("/proc/meminfo", "MemFree");
 }
 
 static void c_scale(const char *var, enum mem_kind kind, struct result *res)
 {
 	unsigned long long size = strtoull(var, NULL, 10) *
 				  (strchr(var, 't') ? 1024 * GIB : GIB);
-	unsigned long long step = kind == MEM_THP ? PMD : PAGE, off, pte;
+	unsigned long long step = kind == MEM_THP ? PMD : PAGE, off;
 	int leaf = kind == MEM_THP ? 1 : 0;
 	struct s2mmu_vm_info info;
 	struct lat_probe lp;
-	volatile char sink;
+	unsigned long sum = 0;
+	long long pte;
 	struct vm vm;
 	char *raw, *p;
 	double t;
@@ -1139,8 +1155,9 @@ static void c_scale(const char *var, enum mem_kind kind, struct result *res)
 	pte = vm_pte_kib();
 	t = now();
 	for (off = 0; off < size; off += step)
-		sink = p[off];
-	(void)sink;
+		sum += __atomic_load_n(&p[off], __ATOMIC_RELAXED);
+	if (sum)
+		s2mmu_die("zero page read %lu", sum);
 	set(res, 1, "host_sec", now() - t);
 	set(res, 2, "host_pt_pages", (vm_pte_kib() - pte) / 4.0);
 
@@ -1185,21 +1202,6 @@ static void c_scale(const char *var, enum mem_kind kind, struct result *res)
  */
 #define FOOT_VMS	128
 #define FOOT_VCPUS	64
-
-static long long mem_free_kib(void)
-{
-	long long kib = -1;
-	char line[256];
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		s2mmu_die("/proc/meminfo");
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemFree: %lld", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
 
 static void c_footprint(const char *var, enum mem_kind kind, struct result *res)
 {
