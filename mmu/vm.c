@@ -21,12 +21,42 @@
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/srcu.h>
+#include <linux/sysfs.h>
 #include <linux/uaccess.h>
 
 #include "s2mmu.h"
 
 /* VMs alive (built and not yet destroyed), for the sysfs counters. */
 atomic_t s2mmu_nr_vms = ATOMIC_INIT(0);
+
+#ifdef S2MMU_PROVE_MMU
+/*
+ * Test flavour only (make bench's footprint case): what a VM and a vCPU
+ * allocate at rest, as the allocator rounds it: the objects' slab sizes,
+ * their per-CPU parts and their pages.  Read-only.
+ */
+static int s2mmu_test_footprint_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf,
+			  "vm_slab=%zu vm_percpu=%zu vm_pages=1 vcpu_slab=%zu vcpu_pages=2 tlb=%zu walk_cache=%zu table_cache_max=%d\n",
+			  kmalloc_size_roundup(sizeof(struct s2mmu_vm)),
+			  sizeof(struct srcu_data) +
+			  sizeof(struct s2mmu_age_stat),
+			  kmalloc_size_roundup(sizeof(struct s2mmu_vcpu)),
+			  sizeof(((struct s2mmu_vcpu *)NULL)->tlb) +
+			  sizeof(((struct s2mmu_vcpu *)NULL)->tlb_huge),
+			  sizeof(struct s2mmu_pt_walk_cache),
+			  S2MMU_TABLE_CACHE_CAPACITY);
+}
+
+static const struct kernel_param_ops s2mmu_test_footprint_ops = {
+	.get = s2mmu_test_footprint_get,
+};
+module_param_cb(test_footprint, &s2mmu_test_footprint_ops, NULL, 0400);
+MODULE_PARM_DESC(test_footprint,
+		 "TEST ONLY: bytes a VM and a vCPU allocate at rest (read-only)");
+#endif
 
 /*
  * Every VM built and not yet being destroyed, on vm->vm_link.  The mutex

@@ -142,6 +142,10 @@ VALUE_ROWS = [
      ("1t", "delete_sec_per_gib"), None, None),
     ("scale", "(info) 1 TiB VM close: seconds per GiB",
      ("1t", "close_sec_per_gib"), None, None),
+    ("scale", "(info) 1 TiB: worst latency, CPU idle (the floor, us)",
+     ("1t", "idle_lat_us"), None, None),
+    ("scale4k", "(info) 8 GiB: worst latency, CPU idle (the floor, us)",
+     ("8g", "idle_lat_us"), None, None),
     ("scale4k", "(info) 8 GiB slot delete: worst scheduling latency (us)",
      ("8g", "delete_lat_us"), None, None),
     ("scale4k", "(info) 8 GiB VM close: worst scheduling latency (us)",
@@ -151,11 +155,13 @@ VALUE_ROWS = [
     ("scale4k", "(info) 8 GiB VM close: seconds per GiB",
      ("8g", "close_sec_per_gib"), None, None),
     ("footprint", "(info) KiB per VM at rest (no slot, no vCPU)",
-     ("vm", "kib_per_vm"), None, None),
+     ("s2mmu", "kib_per_vm"), None, None),
     ("footprint", "(info) KiB per vCPU at rest",
-     ("vcpu", "kib_per_vcpu"), None, None),
-    ("footprint", "(info) KiB per vCPU more after its first fault",
-     ("vcpu", "kib_per_vcpu_faulted"), None, None),
+     ("s2mmu", "kib_per_vcpu"), None, None),
+    ("footprint", "(info) KiB of it: the software TLB",
+     ("s2mmu", "kib_vcpu_tlb"), None, None),
+    ("footprint", "(info) KiB per vCPU that has faulted: table cache, up to",
+     ("s2mmu", "kib_vcpu_table_cache"), None, None),
 ]
 
 
