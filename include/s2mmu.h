@@ -341,7 +341,7 @@ struct s2mmu_gfn_range {
  *                   from the walk cache (the table of the last leaf
  *                   walked) instead of the root.
  * @fault_latency_hist: log2 histogram of the time s2mmu_map_gfn() took,
- *                      in ns (ktime_get_ns() twice per fault, always:
+ *                      in ns (local_clock() twice per fault, always:
  *                      tens of ns against the microseconds of a fault).
  */
 struct s2mmu_vcpu_stat {

@@ -19,8 +19,8 @@
 #include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
+#include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
-#include <linux/timekeeping.h>
 
 #include "s2mmu.h"
 #include "s2mmu_trace.h"
@@ -310,14 +310,24 @@ static void s2mmu_fault_account(struct s2mmu_vcpu *vcpu,
  */
 int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 {
-	u64 start = ktime_get_ns();
+	/*
+	 * local_clock(), not ktime_get_ns(): where the clocksource is not
+	 * the TSC (QEMU TCG marks it unsynchronised, and the kernel then
+	 * uses the HPET) a ktime read is an MMIO read, which QEMU serves
+	 * under its global lock, so two of them per fault cost more than
+	 * the fault and serialise the vCPUs' faults.  local_clock() reads
+	 * the CPU's counter.  A fault that slept may end on another CPU,
+	 * whose clock may be a little behind: count that as 0 ns.
+	 */
+	u64 start = local_clock(), end;
 	int ret;
 
 	vcpu->stat.pf_taken++;
 	ret = s2mmu_fault_slot(vcpu, f);
 	if (!ret)
 		ret = s2mmu_map_slot_gfn(vcpu, f);
-	s2mmu_fault_account(vcpu, f, ret, ktime_get_ns() - start);
+	end = local_clock();
+	s2mmu_fault_account(vcpu, f, ret, end > start ? end - start : 0);
 	return ret;
 }
 
