@@ -68,6 +68,10 @@ ROWS = [
      None, None),
     ("parallel", "(info) faults: 2 vCPUs vs 1 (throughput)",
      ("s2mmu-2", "sec"), ("s2mmu-1", "sec"), "speed", None, None),
+    ("parallel", "(info) faults: 2 VMs of 1 vCPU vs 1 vCPU (throughput)",
+     ("s2mmu-2vm", "sec"), ("s2mmu-1", "sec"), "speed", None, None),
+    ("parallel", "(info) PRE_FAULT: 2 vCPUs vs 1 (throughput)",
+     ("s2mmu-pf-2", "sec"), ("s2mmu-pf-1", "sec"), "speed", None, None),
     ("parallel", "(info) host populate: 2 threads vs 1 (throughput)",
      ("host-2", "sec"), ("host-1", "sec"), "speed", None, None),
     ("dirty", "vCPU write pass, logging (write-protect) vs off (throughput)",
@@ -187,7 +191,7 @@ def parse(path):
             elif words[0] == "BENCH-FAIL":
                 fails.append(line)
             elif words[0] in ("BENCH-KERNEL", "BENCH-CONFIG", "BENCH-THP",
-                              "BENCH-END", "BENCH-MEM"):
+                              "BENCH-END", "BENCH-MEM", "BENCH-CLOCK"):
                 info[words[0]] = " ".join(words[1:])
             elif words[0] == "BENCH-INSMOD":
                 info.setdefault("BENCH-INSMOD", []).append(" ".join(words[1:]))
@@ -318,8 +322,9 @@ def scaling(by):
 
 def table(rows, info, fails, build_s, total_s):
     lines = []
-    lines.append("s2mmu benchmarks (%s; %s)" % (info.get("BENCH-KERNEL", "?"),
-                                                 info.get("BENCH-CONFIG", "?")))
+    lines.append("s2mmu benchmarks (%s; %s; clocksource %s)" % (
+        info.get("BENCH-KERNEL", "?"), info.get("BENCH-CONFIG", "?"),
+        info.get("BENCH-CLOCK", "?")))
     lines.append("ratio: median of the per-repetition ratios (subject and "
                  "baseline interleaved); time ratios lower is better,")
     lines.append("throughput ratios higher is better; figures: min / median")

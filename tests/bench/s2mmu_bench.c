@@ -209,15 +209,21 @@ static void guest_touch(struct vm *vm, int i, unsigned long long gpa,
 	vm_run(vm, i, &a, 1);
 }
 
-static void vm_pre_fault(struct vm *vm, unsigned long long gpa,
-			 unsigned long long size)
+static void vcpu_pre_fault(struct vm *vm, int i, unsigned long long gpa,
+			   unsigned long long size)
 {
 	struct s2mmu_pre_fault_memory r = { .gpa = gpa, .size = size };
 
 	while (r.size)
-		if (s2mmu_pre_fault(vm->vcpu[0], &r) &&
+		if (s2mmu_pre_fault(vm->vcpu[i], &r) &&
 		    errno != EINTR && errno != EAGAIN)
 			s2mmu_die("S2MMU_PRE_FAULT_MEMORY");
+}
+
+static void vm_pre_fault(struct vm *vm, unsigned long long gpa,
+			 unsigned long long size)
+{
+	vcpu_pre_fault(vm, 0, gpa, size);
 }
 
 static void stats_into(struct result *res, int from, struct s2mmu_run *run)
@@ -655,6 +661,7 @@ static void c_slots(const char *var, enum mem_kind kind, struct result *res)
 struct worker {
 	struct vm *vm;
 	int i, nthreads;
+	bool prefault;
 	char *p;
 	pthread_barrier_t *go;
 };
@@ -665,7 +672,11 @@ static void *s2mmu_worker(void *arg)
 	unsigned long long part = mem_size / w->nthreads;
 
 	pthread_barrier_wait(w->go);
-	guest_touch(w->vm, w->i, GPA_BASE + w->i * part, part, false, 1);
+	if (w->prefault)
+		vcpu_pre_fault(w->vm, w->i, GPA_BASE + w->i * part, part);
+	else
+		guest_touch(w->vm, w->i, GPA_BASE + w->i * part, part, false,
+			    1);
 	return NULL;
 }
 
@@ -679,27 +690,53 @@ static void *host_worker(void *arg)
 	return NULL;
 }
 
+static void *s2mmu_vm_worker(void *arg)
+{
+	struct worker *w = arg;
+	unsigned long long part = mem_size / w->nthreads;
+
+	pthread_barrier_wait(w->go);
+	guest_touch(w->vm, 0, GPA_BASE, part, false, 1);
+	return NULL;
+}
+
+/*
+ * "s2mmu-2vm": two VMs of one vCPU each, over a half of the memory each
+ * (same process, same mm): what two vCPUs cost when they share no VM
+ * state (mmu_lock, the tables' counters), only the mm and the host.
+ * "s2mmu-pf-1"/"-2": PRE_FAULT_MEMORY instead of guest TOUCH: the fault
+ * path alone, without guest mode and its walks.
+ */
 static void c_parallel(const char *var, enum mem_kind kind, struct result *res)
 {
-	int n = strchr(var, '2') ? 2 : 1, i;
+	/* The thread count ends the name ("s2mmu-1", "s2mmu-2vm"). */
+	int n = atoi(strrchr(var, '-') + 1), i;
 	bool host = !strncmp(var, "host", 4);
+	bool vms = !!strstr(var, "vm");
 	pthread_barrier_t go;
 	struct worker w[2];
+	struct vm vm, vm2[2];
 	pthread_t th[2];
-	struct vm vm;
 	double t;
 	char *p;
 
 	/* The host populates fresh memory; s2mmu faults the session's. */
 	p = host ? mem_alloc(mem_size, kind) : populated(kind);
-	if (!host)
+	if (vms) {
+		for (i = 0; i < n; i++)
+			vm_create(&vm2[i], p + i * (mem_size / n), mem_size / n,
+				  1, 1);
+	} else if (!host) {
 		vm_create(&vm, p, mem_size, 1, n);
+	}
 	pthread_barrier_init(&go, NULL, n + 1);
 	for (i = 0; i < n; i++) {
-		w[i] = (struct worker) { .vm = &vm, .i = i, .nthreads = n,
-					 .p = p, .go = &go };
+		w[i] = (struct worker) { .vm = vms ? &vm2[i] : &vm, .i = i,
+					 .nthreads = n, .p = p, .go = &go,
+					 .prefault = !!strstr(var, "pf") };
 		if (pthread_create(&th[i], NULL,
-				   host ? host_worker : s2mmu_worker, &w[i]))
+				   host ? host_worker :
+				   vms ? s2mmu_vm_worker : s2mmu_worker, &w[i]))
 			s2mmu_die("pthread_create");
 	}
 	t = now();
@@ -707,7 +744,12 @@ static void c_parallel(const char *var, enum mem_kind kind, struct result *res)
 	for (i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
 	set(res, 0, "sec", now() - t);
-	if (!host) {
+	if (vms) {
+		set(res, 1, "faults", vm2[0].run[0]->stat_faults +
+		    vm2[1].run[0]->stat_faults);
+		vm_destroy(&vm2[0], 1);
+		vm_destroy(&vm2[1], 1);
+	} else if (!host) {
 		set(res, 1, "faults", vm.run[0]->stat_faults +
 		    (n > 1 ? vm.run[1]->stat_faults : 0));
 		set(res, 2, "retries", vm.run[0]->stat_fault_retries +
@@ -1252,7 +1294,7 @@ static void c_footprint(const char *var, enum mem_kind kind, struct result *res)
 	set(res, 0, "sec", now() - t);
 }
 
-#define MAX_SESSIONS	3
+#define MAX_SESSIONS	4
 #define MAX_VARS	4
 
 /*
@@ -1279,7 +1321,8 @@ static const struct bench_case cases[] = {
 	/* Slots below 2 MiB: THP cannot be mapped huge, so 4 KiB only. */
 	{ "slots", c_slots, ONLY_4K, { { "1", "64", "1024", "32764" } } },
 	{ "parallel", c_parallel, BOTH,
-	  { { "s2mmu-1", "s2mmu-2" }, { "host-1" }, { "host-2" } } },
+	  { { "s2mmu-1", "s2mmu-2", "s2mmu-2vm" }, { "s2mmu-pf-1", "s2mmu-pf-2" },
+	    { "host-1" }, { "host-2" } } },
 	{ "tables", c_tables, BOTH, { { "s2mmu" } } },
 	/* The populating vCPU's memory: 4 KiB only (one fault per RUN). */
 	{ "nx", c_nx, ONLY_4K,
