@@ -34,9 +34,11 @@ cd /tmp || exit 1
 # has two NUMA nodes); the migration selftest covers migration, and
 # ksm_functional_tests KSM (on demand, see below).
 SNG="/mirror/bin/stress-ng --timeout 2s --metrics-brief --temp-path /tmp"
+# madvise runs --verbose: its mirrored run on 6.1 now and then exits 2
+# ("unsuccessful run") with no failure line; its debug lines say why.
 tests="
 stress-ng:mmap|$SNG --mmap 2 --mmap-bytes 16M
-stress-ng:madvise|$SNG --madvise 2
+stress-ng:madvise|$SNG --madvise 2 --verbose
 stress-ng:mremap|$SNG --mremap 2 --mremap-bytes 16M
 stress-ng:fork|$SNG --fork 2
 stress-ng:mmaphuge|$SNG --mmaphuge 1 --mmaphuge-mmaps 64
@@ -158,6 +160,8 @@ EOF
 		echo "ok $n $name"
 	else
 		echo "# FAIL $name:$why"
+		sed 's/^/#   M| /' "$f.mirror"
+		tail -n 20 "$f.log" | sed 's/^/#   L| /'
 		[ -z "$bad" ] || echo "$bad" | sed 's/^/#   /'
 		echo "#   plain:"
 		summary "$f.plain" | sed 's/^/#     /'
