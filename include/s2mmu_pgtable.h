@@ -462,10 +462,10 @@ int s2mmu_pgtable_lookup(struct s2mmu_pgtable *pgt, u64 gpa,
  * life is RCU's: the owner may use it only inside the rcu_read_lock()
  * section it was filled in, so it empties it (@table = NULL) before its
  * next use in a new section (the vCPU: when a burst starts) and whenever
- * it flushes its TLB.  Within the
- * section a table unlinked meanwhile is still allocated, and reads as
- * what it held or as frozen entries, as a walk that started before the
- * unlink would (Documentation/locking.rst, "The walk cache").
+ * it flushes its TLB.  Within the section a table unlinked meanwhile is
+ * still allocated, and reads as what it held or as frozen entries, as a
+ * walk that started before the unlink would (Documentation/locking.rst,
+ * "The walk cache").
  */
 struct s2mmu_pt_walk_cache {
 	u64 *table;

@@ -312,12 +312,11 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 {
 	/*
 	 * local_clock(), not ktime_get_ns(): where the clocksource is not
-	 * the TSC (QEMU TCG marks it unsynchronised, and the kernel then
-	 * uses the HPET) a ktime read is an MMIO read, which QEMU serves
-	 * under its global lock, so two of them per fault cost more than
-	 * the fault and serialise the vCPUs' faults.  local_clock() reads
-	 * the CPU's counter.  A fault that slept may end on another CPU,
-	 * whose clock may be a little behind: count that as 0 ns.
+	 * the TSC (QEMU TCG marks it unsynchronised in the test kernels,
+	 * which then run on the HPET) a ktime read is an MMIO read that the
+	 * emulator's device model serves.  local_clock() reads the CPU's
+	 * counter.  A fault that slept may end on another CPU, whose clock
+	 * may be a little behind: count that as 0 ns.
 	 */
 	u64 start = local_clock(), end;
 	int ret;

@@ -1156,6 +1156,12 @@ unsigned long s2mmu_pgtable_collect_dirty(struct s2mmu_pgtable *pgt,
 	return d.found;
 }
 
+/* The walk cache's tag for a table of @level entries mapping @gpa. */
+static inline u64 pt_walk_cache_tag(u64 gpa, unsigned int level)
+{
+	return gpa >> s2mmu_pt_level_shift(level + 1);
+}
+
 /*
  * The lookup, from @table (entries of @level) down.  The descent and the
  * leaf's decoding read the format's bits as data (struct s2mmu_pt_bits):
@@ -1211,7 +1217,7 @@ static int pt_lookup(struct s2mmu_pgtable *pgt, u64 gpa, unsigned int flags,
 		if (wc) {
 			wc->table = table;
 			wc->level = level;
-			wc->tag = gpa >> s2mmu_pt_level_shift(level + 1);
+			wc->tag = pt_walk_cache_tag(gpa, level);
 		}
 		return 0;
 	}
@@ -1268,15 +1274,18 @@ int s2mmu_pgtable_lookup_cached(struct s2mmu_pgtable *pgt, u64 gpa,
 				struct s2mmu_pt_walk_cache *wc)
 	__must_hold(RCU)
 {
+	u64 *table = pgt->root;
+	unsigned int level = pgt->levels - 1;
+
 	if (gpa >= pt_max_addr(pgt))
 		return -EINVAL;
 	info->cached = wc->table &&
-		       gpa >> s2mmu_pt_level_shift(wc->level + 1) == wc->tag;
-	if (info->cached)
-		return pt_lookup(pgt, gpa, flags, info, wc->table, wc->level,
-				 wc);
-	return pt_lookup(pgt, gpa, flags, info, pgt->root, pgt->levels - 1,
-			 wc);
+		       pt_walk_cache_tag(gpa, wc->level) == wc->tag;
+	if (info->cached) {
+		table = wc->table;
+		level = wc->level;
+	}
+	return pt_lookup(pgt, gpa, flags, info, table, level, wc);
 }
 
 /**
