@@ -192,15 +192,16 @@ static void pt_entry_changed(struct s2mmu_pgtable *pgt, u64 gpa,
 			     struct s2mmu_pt_op *op)
 {
 	const struct s2mmu_pgtable_ops *ops = pgt->ops;
-	bool was_leaf = ops->is_leaf(old, level);
-	bool is_leaf = ops->is_leaf(new, level);
+	const struct s2mmu_pt_bits *b = &ops->bits;
+	bool was_leaf = pt_bits_is_leaf(b, old, level);
+	bool is_leaf = pt_bits_is_leaf(b, new, level);
 	bool split = false;
 
 	if (was_leaf != is_leaf)
 		pt_count_leaves(pgt, level, is_leaf ? 1 : -1);
 	if (!was_leaf || !is_leaf) {
-		bool was_table = ops->is_table(old, level);
-		bool is_table = ops->is_table(new, level);
+		bool was_table = pt_bits_is_table(b, old, level);
+		bool is_table = pt_bits_is_table(b, new, level);
 
 		if (was_table != is_table)
 			atomic_long_add(is_table ? 1 : -1,
@@ -446,22 +447,22 @@ struct pt_map_args {
 static int pt_map_leaf(struct s2mmu_walk_ctx *ctx, struct pt_map_args *m)
 {
 	struct s2mmu_pgtable *pgt = ctx->pgt;
-	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	const struct s2mmu_pt_bits *b = &pgt->ops->bits;
 	unsigned int level = ctx->level;
 	u64 pa = m->pa + (ctx->addr - m->gpa);
-	u64 new = ops->make_leaf(pa, level, m->prot);
+	u64 new = pgt->ops->make_leaf(pa, level, m->prot);
 	u64 old = ctx->old;
 	u32 keep = S2MMU_PROT_RWX | S2MMU_PROT_DEVICE;
 
 	for (;;) {
 		if (pt_is_frozen(pgt, old))
 			return -EAGAIN;
-		if (ops->is_table(old, level))
+		if (pt_bits_is_table(b, old, level))
 			return -EEXIST;
 		/* Same translation and rights: keep its Accessed/Dirty. */
-		if (ops->is_leaf(old, level) &&
-		    ops->leaf_pa(old, level) == pa &&
-		    (ops->leaf_prot(old, level) & keep) == (m->prot & keep))
+		if (pt_bits_is_leaf(b, old, level) &&
+		    pt_bits_leaf_pa(b, old, level) == pa &&
+		    (pt_bits_leaf_prot(b, old) & keep) == (m->prot & keep))
 			return 0;
 		if (pt_set_entry(pgt, ctx->ptep, &old, new, ctx->addr, level,
 				 PT_SET_RACE, m->op))
@@ -499,7 +500,7 @@ static int pt_map_cb(struct s2mmu_walk_ctx *ctx)
  */
 static int pt_map_one(struct s2mmu_pgtable *pgt, struct pt_map_args *m)
 {
-	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	const struct s2mmu_pt_bits *b = &pgt->ops->bits;
 	struct s2mmu_walk_ctx ctx = { .pgt = pgt, .arg = m };
 	unsigned int level = pgt->levels - 1;
 	u64 *table = pgt->root;
@@ -511,15 +512,15 @@ static int pt_map_one(struct s2mmu_pgtable *pgt, struct pt_map_args *m)
 		ctx.level = level;
 		ctx.addr = round_down(m->gpa, s2mmu_pt_level_size(level));
 		if (level == m->level)
-			return ops->is_table(ctx.old, level) ? -EEXIST :
+			return pt_bits_is_table(b, ctx.old, level) ? -EEXIST :
 			       pt_map_leaf(&ctx, m);
-		if (!ops->is_table(ctx.old, level)) {
+		if (!pt_bits_is_table(b, ctx.old, level)) {
 			ret = pt_link_table(&ctx, m->op);
 			if (ret)
 				return ret;
 			ctx.old = READ_ONCE(*ctx.ptep);
 			/* Unlinked again meanwhile (shared lock): retry. */
-			if (!ops->is_table(ctx.old, level))
+			if (!pt_bits_is_table(b, ctx.old, level))
 				return -EAGAIN;
 		}
 		table = pt_table_va(pgt, ctx.old);

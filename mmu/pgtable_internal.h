@@ -115,18 +115,19 @@ static __always_inline u32 pt_bits_leaf_prot(const struct s2mmu_pt_bits *b,
 static inline bool pt_change_needs_flush(const struct s2mmu_pgtable_ops *ops,
 					 unsigned int level, u64 old, u64 new)
 {
+	const struct s2mmu_pt_bits *b = &ops->bits;
 	u32 old_prot, new_prot;
 
-	if (ops->is_table(old, level))
-		return !ops->is_table(new, level) ||
-		       ops->table_pa(new) != ops->table_pa(old);
-	if (!ops->is_leaf(old, level) || ops->is_table(new, level))
+	if (pt_bits_is_table(b, old, level))
+		return !pt_bits_is_table(b, new, level) ||
+		       pt_bits_table_pa(b, new) != pt_bits_table_pa(b, old);
+	if (!pt_bits_is_leaf(b, old, level) || pt_bits_is_table(b, new, level))
 		return false;
-	if (!ops->is_leaf(new, level) ||
-	    ops->leaf_pa(new, level) != ops->leaf_pa(old, level))
+	if (!pt_bits_is_leaf(b, new, level) ||
+	    pt_bits_leaf_pa(b, new, level) != pt_bits_leaf_pa(b, old, level))
 		return true;
-	old_prot = ops->leaf_prot(old, level);
-	new_prot = ops->leaf_prot(new, level);
+	old_prot = pt_bits_leaf_prot(b, old);
+	new_prot = pt_bits_leaf_prot(b, new);
 	return (old_prot & ~new_prot & PT_PROT_FLUSH_LOST) ||
 	       ((old_prot ^ new_prot) & S2MMU_PROT_DEVICE);
 }
