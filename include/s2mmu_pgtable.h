@@ -396,6 +396,9 @@ bool s2mmu_pt_iter_cond_resched(struct s2mmu_pt_iter *it,
 /* Operations.  Ranges are in bytes of guest physical address space. */
 int s2mmu_pgtable_map(struct s2mmu_pgtable *pgt, u64 gpa, u64 pa, u64 size,
 		      unsigned int level, u32 prot, struct s2mmu_pt_op *op);
+int s2mmu_pgtable_map_run(struct s2mmu_pgtable *pgt, u64 gpa, const u64 *pfns,
+			  unsigned int n, u32 prot, struct s2mmu_pt_op *op,
+			  unsigned int *kept);
 unsigned int s2mmu_pgtable_map_tables_needed(struct s2mmu_pgtable *pgt,
 					     u64 gpa, u64 size,
 					     unsigned int level);

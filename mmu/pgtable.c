@@ -528,6 +528,27 @@ static int pt_map_one(struct s2mmu_pgtable *pgt, struct pt_map_args *m)
 	}
 }
 
+/*
+ * The table of 4 KiB entries holding @gpa's, or NULL where the tables
+ * above do not reach it (a missing table, a huge leaf).  Context:
+ * rcu_read_lock() held.
+ */
+static u64 *pt_leaf_table(struct s2mmu_pgtable *pgt, u64 gpa)
+{
+	const struct s2mmu_pt_bits *b = &pgt->ops->bits;
+	u64 *table = pgt->root;
+	unsigned int level;
+
+	for (level = pgt->levels - 1; level > 0; level--) {
+		u64 pte = READ_ONCE(table[pt_index(gpa, level)]);
+
+		if (!pt_bits_is_table(b, pte, level))
+			return NULL;
+		table = pt_table_va(pgt, pte);
+	}
+	return table;
+}
+
 static bool pt_aligned(u64 x, unsigned int level)
 {
 	return !(x & (s2mmu_pt_level_size(level) - 1));
@@ -585,6 +606,82 @@ int s2mmu_pgtable_map(struct s2mmu_pgtable *pgt, u64 gpa, u64 pa, u64 size,
 		return ret;
 	}
 	return s2mmu_pgtable_walk(pgt, gpa, size, &walker);
+}
+
+/**
+ * s2mmu_pgtable_map_run() - map a run of 4 KiB frames, one leaf table's.
+ * @pgt: the tree.
+ * @gpa: guest physical address of the first leaf, 4 KiB aligned.
+ * @pfns: the host frame of each leaf.
+ * @n: leaves, from 1 up to those left in @gpa's leaf table.
+ * @prot: S2MMU_PROT_* of the leaves (W needs R).
+ * @op: the lock mode; @op->flush is set if an existing translation
+ *      changed.  No table page is taken from @op->cache.
+ * @kept: out: how many of the leaves mapped were there already.
+ *
+ * The fault path's batch (a run after a fault, mmu/fault.c): one descent
+ * from the root to the leaf table, then each leaf in turn.  The run maps
+ * into a leaf table that exists (the fault before it linked it): where
+ * none does, or a huge leaf maps the range, it maps nothing, so it never
+ * links a table nor splits a huge leaf.  A leaf that already maps its
+ * frame with at least @prot is kept with its Accessed/Dirty bits (and
+ * counted in @kept); another leaf is replaced.  It stops at the first
+ * leaf it cannot set (a frame beyond the format's output range, or a
+ * race lost under the shared lock): the leaves before it stay mapped.
+ *
+ * Return: the number of leaves mapped from the first (> 0); or, when not
+ * even the first: -EINVAL for bad arguments, -EAGAIN when no leaf table
+ * reaches @gpa or a race was lost, -EOVERFLOW for a frame the format
+ * cannot address.
+ */
+int s2mmu_pgtable_map_run(struct s2mmu_pgtable *pgt, u64 gpa, const u64 *pfns,
+			  unsigned int n, u32 prot, struct s2mmu_pt_op *op,
+			  unsigned int *kept)
+{
+	const struct s2mmu_pgtable_ops *ops = pgt->ops;
+	struct pt_map_args m = { .gpa = gpa, .level = 0, .prot = prot,
+				 .op = op };
+	struct s2mmu_walk_ctx ctx = { .pgt = pgt, .arg = &m, .level = 0 };
+	u64 *table, max_pa = 1ULL << ops->pa_bits;
+	unsigned int i, first;
+	int ret = 0;
+
+	*kept = 0;
+	first = pt_index(gpa, 0);
+	if (!n || n > S2MMU_PT_ENTRIES - first || !pt_aligned(gpa, 0) ||
+	    !pt_range_ok(pgt, gpa, gpa + (u64)n * PAGE_SIZE) ||
+	    (prot & ~S2MMU_PROT_ALL) ||
+	    ((prot & S2MMU_PROT_W) && !(prot & S2MMU_PROT_R)))
+		return -EINVAL;
+
+	rcu_read_lock();
+	table = pt_leaf_table(pgt, gpa);
+	if (!table)
+		ret = -EAGAIN;
+	for (i = 0; !ret && i < n; i++) {
+		u64 pa = pfns[i] << PAGE_SHIFT;
+
+		if (pa >= max_pa || pa + PAGE_SIZE > max_pa) {
+			ret = -EOVERFLOW;
+			break;
+		}
+		ctx.ptep = &table[first + i];
+		ctx.old = READ_ONCE(*ctx.ptep);
+		ctx.addr = gpa + ((u64)i << PAGE_SHIFT);
+		if (pt_bits_is_leaf(&ops->bits, ctx.old, 0) &&
+		    pt_bits_leaf_pa(&ops->bits, ctx.old, 0) == pa &&
+		    (pt_bits_leaf_prot(&ops->bits, ctx.old) & prot) == prot) {
+			(*kept)++;
+			continue;
+		}
+		m.gpa = ctx.addr;
+		m.pa = pa;
+		ret = pt_map_leaf(&ctx, &m);
+		if (ret)
+			break;
+	}
+	rcu_read_unlock();
+	return i ? i : ret;
 }
 
 /**

@@ -163,6 +163,131 @@ static void pt_map_straddle_test(struct kunit *test)
 	pt_expect_no_leak(test, env);
 }
 
+/* s2mmu_pgtable_map_run(), topping the cache up as often as it runs dry. */
+static int pt_map_run(struct kunit *test, struct pt_env *env, u64 gpa,
+		      const u64 *pfns, unsigned int n, u32 prot,
+		      unsigned int *kept)
+{
+	int ret;
+
+	env->op.flush = false;
+	do {
+		pt_topup(test, env);
+		ret = s2mmu_pgtable_map_run(&env->pgt, gpa, pfns, n, prot,
+					    &env->op, kept);
+	} while (ret == -ENOMEM);
+	return ret;
+}
+
+/* The leaves of @level in the tree, counted by walking it. */
+static unsigned long pt_leaves(struct kunit *test, struct pt_env *env,
+			       unsigned int level)
+{
+	struct pt_census c;
+
+	pt_census(test, env, &c);
+	return c.leaves[level];
+}
+
+/*
+ * A run of 4 KiB leaves with scattered frames, as PRE_FAULT maps them
+ * after a fault: its bounds, what it keeps and replaces, where it stops,
+ * and that it maps only into a leaf table that exists (no table linked,
+ * no huge leaf split).
+ */
+static void pt_map_run_test(struct kunit *test)
+{
+	struct pt_env *env = pt_env_new(test);
+	u64 gpa = SZ_1G_ULL + 100 * SZ_4K_ULL, pfns[8], big[3];
+	u64 over = 1ULL << (env->pgt.ops->pa_bits - 12);
+	unsigned int i, kept;
+
+	for (i = 0; i < 8; i++)
+		pfns[i] = 0x1000 + 7 * i;
+	/* Bounds: none, past the end of the leaf table, unaligned, W w/o R. */
+	KUNIT_EXPECT_EQ(test, pt_map_run(test, env, gpa, pfns, 0, PROT_RW,
+					 &kept), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pt_map_run(test, env, SZ_2M_ULL - 4 * SZ_4K_ULL,
+					 pfns, 5, PROT_RW, &kept), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pt_map_run(test, env, gpa + 8, pfns, 1, PROT_RW,
+					 &kept), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pt_map_run(test, env, gpa, pfns, 1,
+					 S2MMU_PROT_W, &kept), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pt_leaves(test, env, 0), 0);
+
+	/* No leaf table there yet: nothing is linked, nothing mapped. */
+	KUNIT_EXPECT_EQ(test, pt_map_run(test, env, gpa, pfns, 8, PROT_RW,
+					 &kept), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, pt_nr(env, 0), 0);
+
+	/* After a fault's leaf: every leaf its own frame. */
+	KUNIT_ASSERT_EQ(test, pt_map(test, env, gpa, pfns[0] << 12, SZ_4K_ULL,
+				     0, PROT_RW), 0);
+	KUNIT_ASSERT_EQ(test, pt_map_run(test, env, gpa, pfns, 8, PROT_RW,
+					 &kept), 8);
+	KUNIT_EXPECT_EQ(test, kept, 1);
+	KUNIT_EXPECT_EQ(test, pt_leaves(test, env, 0), 8);
+	for (i = 0; i < 8; i++)
+		pt_expect_map(test, env, gpa + i * SZ_4K_ULL, pfns[i] << 12, 0,
+			      PROT_RW);
+	pt_expect_unmapped(test, env, gpa - SZ_4K_ULL);
+	pt_expect_unmapped(test, env, gpa + 8 * SZ_4K_ULL);
+
+	/* Again, and read-only: all kept, nothing to flush. */
+	KUNIT_EXPECT_EQ(test, pt_map_run(test, env, gpa, pfns, 8, PROT_RW,
+					 &kept), 8);
+	KUNIT_EXPECT_EQ(test, kept, 8);
+	KUNIT_EXPECT_EQ(test, pt_map_run(test, env, gpa, pfns, 8,
+					 S2MMU_PROT_R, &kept), 8);
+	KUNIT_EXPECT_EQ(test, kept, 8);
+	KUNIT_EXPECT_FALSE(test, env->op.flush);
+	pt_expect_map(test, env, gpa, pfns[0] << 12, 0, PROT_RW);
+
+	/* One frame changed: that leaf is replaced, and the change flushed. */
+	pfns[3] = 0x9999;
+	KUNIT_EXPECT_EQ(test, pt_map_run(test, env, gpa, pfns, 8, PROT_RW,
+					 &kept), 8);
+	KUNIT_EXPECT_EQ(test, kept, 7);
+	KUNIT_EXPECT_TRUE(test, env->op.flush);
+	pt_expect_map(test, env, gpa + 3 * SZ_4K_ULL, 0x9999ULL << 12, 0,
+		      PROT_RW);
+
+	/* A frame the format cannot address stops the run before it. */
+	pfns[5] = over;
+	KUNIT_EXPECT_EQ(test, pt_map_run(test, env, gpa + 16 * SZ_4K_ULL,
+					 pfns, 8, PROT_RW, &kept), 5);
+	pt_expect_unmapped(test, env, gpa + 21 * SZ_4K_ULL);
+	KUNIT_EXPECT_EQ(test, pt_map_run(test, env, gpa + 32 * SZ_4K_ULL,
+					 &pfns[5], 1, PROT_RW, &kept),
+			-EOVERFLOW);
+	KUNIT_EXPECT_EQ(test, pt_leaves(test, env, 0), 8 + 5);
+
+	/* Read-only leaves made writable: replaced, no flush owed. */
+	for (i = 0; i < 3; i++)
+		big[i] = 0x7000 + i;
+	KUNIT_EXPECT_EQ(test, pt_map_run(test, env, gpa + 40 * SZ_4K_ULL, big,
+					 3, S2MMU_PROT_R, &kept), 3);
+	pt_expect_map(test, env, gpa + 41 * SZ_4K_ULL, big[1] << 12, 0,
+		      S2MMU_PROT_R);
+	KUNIT_EXPECT_EQ(test, pt_map_run(test, env, gpa + 40 * SZ_4K_ULL, big,
+					 3, PROT_RW, &kept), 3);
+	KUNIT_EXPECT_EQ(test, kept, 0);
+	KUNIT_EXPECT_FALSE(test, env->op.flush);
+	pt_expect_map(test, env, gpa + 41 * SZ_4K_ULL, big[1] << 12, 0,
+		      PROT_RW);
+
+	/* Inside a huge leaf: nothing mapped, the leaf stays whole. */
+	KUNIT_ASSERT_EQ(test, pt_map(test, env, 2 * SZ_1G_ULL, 0x40000000ULL,
+				     SZ_2M_ULL, 1, PROT_RW), 0);
+	KUNIT_EXPECT_EQ(test, pt_map_run(test, env, 2 * SZ_1G_ULL +
+					 10 * SZ_4K_ULL, big, 3, PROT_RW,
+					 &kept), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, pt_leaves(test, env, 1), 1);
+	pt_expect_map(test, env, 2 * SZ_1G_ULL + 10 * SZ_4K_ULL,
+		      0x40000000ULL + 10 * SZ_4K_ULL, 1, PROT_RW);
+	pt_expect_no_leak(test, env);
+}
+
 /* ---- split ------------------------------------------------------------ */
 
 static void pt_split_test(struct kunit *test)
@@ -749,6 +874,7 @@ static void pt_walk_iter_test(struct kunit *test)
 static struct kunit_case pt_engine_cases[] = {
 	PT_FMT_CASE(pt_map_lookup_test),
 	PT_FMT_CASE(pt_map_straddle_test),
+	PT_FMT_CASE(pt_map_run_test),
 	PT_FMT_CASE(pt_split_test),
 	PT_FMT_CASE(pt_zap_test),
 	PT_FMT_CASE(pt_zap_step_test),
