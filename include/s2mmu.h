@@ -789,6 +789,8 @@ int s2mmu_mmu_walk(struct s2mmu_vm *vm, u64 gpa, unsigned int access,
 		   struct s2mmu_pt_walk_cache *wc);
 int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 		      struct s2mmu_fault *f);
+int s2mmu_mmu_install_run(struct s2mmu_vm *vm, struct s2mmu_fault *f,
+			  const u64 *pfns, unsigned int n, unsigned int *kept);
 /* How a zap under mmu_lock (write) may yield it. */
 enum s2mmu_zap_yield {
 	S2MMU_ZAP_NO_YIELD,

@@ -48,6 +48,24 @@ module_param(test_gmem_fault_delay_ms, uint, 0600);
 MODULE_PARM_DESC(test_gmem_fault_delay_ms,
 		 "TEST ONLY: faults on guest_memfd slots sleep this long before mmu_lock");
 
+/*
+ * Test-only: a PRE_FAULT run (s2mmu_map_run()) sleeps this long after it
+ * took its pages and before mmu_lock, so race_test can invalidate one of
+ * them in between (the run must then map none of them).
+ */
+static unsigned int test_fault_run_delay_ms;
+module_param(test_fault_run_delay_ms, uint, 0600);
+MODULE_PARM_DESC(test_fault_run_delay_ms,
+		 "TEST ONLY: PRE_FAULT runs sleep this long before mmu_lock");
+
+static void s2mmu_test_run_delay(void)
+{
+	unsigned int ms = READ_ONCE(test_fault_run_delay_ms);
+
+	if (ms)
+		msleep(ms);
+}
+
 static void s2mmu_test_gmem_delay(const struct s2mmu_fault *f)
 {
 	unsigned int ms = READ_ONCE(test_gmem_fault_delay_ms);
@@ -68,6 +86,10 @@ static inline int s2mmu_topup_result(int ret)
 }
 
 static inline void s2mmu_test_gmem_delay(const struct s2mmu_fault *f)
+{
+}
+
+static inline void s2mmu_test_run_delay(void)
 {
 }
 #endif
@@ -275,10 +297,16 @@ static int s2mmu_map_slot_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 	return ret;
 }
 
+/* The log2 histogram's bucket of @ns (as KVM_STATS_LOG_HIST_UPDATE()). */
+static unsigned int s2mmu_fault_hist_bucket(u64 ns)
+{
+	return min_t(unsigned int, fls64(ns), S2MMU_STAT_HIST_BUCKETS - 1);
+}
+
 /*
  * Account a fault that took @ns: its outcome, and its latency in the log2
  * histogram (bucket 0 for 0 ns, bucket i for [2^(i-1), 2^i) ns, the last
- * for everything longer), as KVM's KVM_STATS_LOG_HIST_UPDATE().
+ * for everything longer).
  */
 static void s2mmu_fault_account(struct s2mmu_vcpu *vcpu,
 				const struct s2mmu_fault *f, int ret, u64 ns)
@@ -289,8 +317,15 @@ static void s2mmu_fault_account(struct s2mmu_vcpu *vcpu,
 		st->pf_spurious++;
 	else if (!ret)
 		st->pf_fixed++;
-	st->fault_latency_hist[min_t(unsigned int, fls64(ns),
-				     S2MMU_STAT_HIST_BUCKETS - 1)]++;
+	st->fault_latency_hist[s2mmu_fault_hist_bucket(ns)]++;
+}
+
+/* The time from @start, as a fault's latency (see s2mmu_map_gfn()). */
+static u64 s2mmu_fault_ns(u64 start)
+{
+	u64 end = local_clock();
+
+	return end > start ? end - start : 0;
 }
 
 /**
@@ -318,16 +353,151 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 	 * counter.  A fault that slept may end on another CPU, whose clock
 	 * may be a little behind: count that as 0 ns.
 	 */
-	u64 start = local_clock(), end;
+	u64 start = local_clock();
 	int ret;
 
 	vcpu->stat.pf_taken++;
 	ret = s2mmu_fault_slot(vcpu, f);
 	if (!ret)
 		ret = s2mmu_map_slot_gfn(vcpu, f);
-	end = local_clock();
-	s2mmu_fault_account(vcpu, f, ret, end > start ? end - start : 0);
+	s2mmu_fault_account(vcpu, f, ret, s2mmu_fault_ns(start));
 	return ret;
+}
+
+/* The most frames one run maps (its page array is on the stack). */
+#define S2MMU_FAULT_RUN_MAX	32
+
+/*
+ * How many frames after @first a run may cover, up to @max: those in the
+ * same slot and the same stage-2 leaf table as @first, which
+ * s2mmu_map_gfn() has just mapped with a 4 KiB leaf.  0 where a run does
+ * not apply: a private frame, dirty logging (each page is marked alone),
+ * an MTE VM (each page's VMA and tags are checked alone, by
+ * prepare_page), and @first the last frame of its leaf table (the next
+ * table's memory may be a THP's, to be mapped huge by its own fault).
+ */
+static unsigned int s2mmu_map_run_len(struct s2mmu_vm *vm,
+				      const struct s2mmu_fault *first, u64 max)
+{
+	const struct s2mmu_memslot *slot = first->slot;
+	u64 gfn = first->gfn + 1;
+
+	if (first->level || first->private || first->dirty_logged ||
+	    vm->cfg.mte || !(gfn % S2MMU_PT_ENTRIES))
+		return 0;
+	max = min_t(u64, max, S2MMU_FAULT_RUN_MAX);
+	max = min(max, slot->base_gfn + slot->npages - gfn);
+	return min_t(u64, max, S2MMU_PT_ENTRIES - (gfn % S2MMU_PT_ENTRIES));
+}
+
+/*
+ * Account a run of @mapped leaves, @kept of them found mapped, that took
+ * @ns: each frame is a fault taken, fixed or spurious, and counts once in
+ * the latency histogram, at the run's time per frame.
+ */
+static void s2mmu_fault_account_run(struct s2mmu_vcpu *vcpu,
+				    unsigned int mapped, unsigned int kept,
+				    u64 ns)
+{
+	struct s2mmu_vcpu_stat *st = &vcpu->stat;
+
+	st->pf_taken += mapped;
+	st->pf_spurious += kept;
+	st->pf_fixed += mapped - kept;
+	st->fault_latency_hist[s2mmu_fault_hist_bucket(div_u64(ns, mapped))] +=
+		mapped;
+}
+
+/*
+ * A run: once s2mmu_map_gfn() has mapped @first with a 4 KiB leaf, map
+ * up to @max frames after it into the same leaf table with one
+ * GUP-fast call, one mmu_lock section, one retry check over the whole
+ * run and one descent (a fault per frame costs each of these per frame,
+ * and a slot lookup, a table cache top-up and a host walk besides).
+ *
+ * The protocol is the fault's, over a range and under @first's own
+ * invalidation sequence: @first's snapshot was read before its page and
+ * its host walk, which found @first mapped at 4 KiB; the run's pages are
+ * looked up after, and under mmu_lock a run that any invalidation since
+ * that snapshot may have touched maps nothing.  So the host mapping is
+ * as @first's fault saw it, and where the slot's guest and host
+ * addresses are aligned alike at 2 MiB the leaf table's memory is one
+ * host PTE table's, never a THP's.  The run never links a table nor
+ * splits a huge leaf (s2mmu_pgtable_map_run()).
+ *
+ * Only memory the host maps already is taken (GUP-fast, no host fault):
+ * where the run stops, the caller goes on with a fault, which handles
+ * everything else (COW, swap, errors).  A writable slot's run takes
+ * writable pages only (FOLL_WRITE), so each frame is mapped writable
+ * exactly where a fault would map it so.
+ *
+ * PRE_FAULT_MEMORY maps its range in runs, and counts each frame as a
+ * fault taken.  The leaves are installed without Accessed, as every
+ * fault's are (the vCPU walker sets it on an access).
+ *
+ * Context: inside vm->srcu, the section in which @first was mapped (its
+ * slot is still valid); sleeps.
+ * Return: the number of frames mapped after @first (0: none; the caller
+ * faults the next one).
+ */
+static unsigned int s2mmu_map_run(struct s2mmu_vcpu *vcpu,
+				  const struct s2mmu_fault *first, u64 max)
+{
+	struct s2mmu_vm *vm = vcpu->vm;
+	struct page *pages[S2MMU_FAULT_RUN_MAX];
+	u64 pfns[S2MMU_FAULT_RUN_MAX];
+	struct s2mmu_fault f = {
+		.gfn		= first->gfn + 1,
+		.access		= S2MMU_ACCESS_R,
+		.slot		= first->slot,
+		.hva		= first->hva + PAGE_SIZE,
+		.mmu_seq	= first->mmu_seq,
+		.map_writable	= !(first->slot->flags & S2MMU_MEM_READONLY),
+	};
+	unsigned int n, i, kept = 0;
+	u64 start = local_clock();
+	bool flush;
+	int got, ret;
+
+	n = s2mmu_map_run_len(vm, first, max);
+	if (!n || s2mmu_gfn_range_has_private(vm, f.gfn, f.gfn + n))
+		return 0;
+	got = get_user_pages_fast_only(f.hva, n,
+				       f.map_writable ? FOLL_WRITE : 0, pages);
+	if (got <= 0)
+		return 0;
+	for (i = 0; i < got; i++)
+		pfns[i] = page_to_pfn(pages[i]);
+	s2mmu_test_run_delay();
+
+	read_lock(&vm->mmu_lock);
+	if (vm->mm_released)
+		ret = -EFAULT;
+	else if (s2mmu_mmu_invalidate_retry_range(vm, f.gfn, f.gfn + got,
+						  f.mmu_seq))
+		ret = -EAGAIN;
+	else
+		ret = s2mmu_mmu_install_run(vm, &f, pfns, got, &kept);
+	flush = f.flush && s2mmu_mmu_flush_claim(vm, true);
+	read_unlock(&vm->mmu_lock);
+	if (flush)
+		s2mmu_mmu_flush_finish(vm);
+
+	n = ret > 0 ? ret : 0;
+	for (i = 0; i < got; i++) {
+		/* As a fault's: the guest may write through a writable leaf. */
+		if (i < n && f.map_writable)
+			set_page_dirty_lock(pages[i]);
+		put_page(pages[i]);
+	}
+	/* The frame after @first is faulted anew: a fault started over. */
+	if (ret == -EAGAIN) {
+		trace_s2mmu_fault_retry(f.gfn, f.mmu_seq, true);
+		vcpu->stat.fault_retries++;
+	}
+	if (n)
+		s2mmu_fault_account_run(vcpu, n, kept, s2mmu_fault_ns(start));
+	return n;
 }
 
 /**
@@ -386,18 +556,23 @@ long s2mmu_pre_fault(struct s2mmu_vcpu *vcpu, u64 *gpa, u64 *size)
 		}
 		idx = srcu_read_lock(&vm->srcu);
 		ret = s2mmu_map_gfn(vcpu, &f);
-		srcu_read_unlock(&vm->srcu, idx);
-		if (ret == -EAGAIN) {
+		if (ret) {
+			srcu_read_unlock(&vm->srcu, idx);
+			if (ret != -EAGAIN)
+				break;
 			/* Its slot is being moved: let the move finish. */
 			cond_resched();
 			continue;
 		}
-		if (ret)
-			break;
 		/* Skip what the installed leaf covers. */
 		next = ((f.gfn >> (f.level * 9)) + 1) <<
 		       (f.level * 9 + PAGE_SHIFT);
 		next = min(next - *gpa, *size);
+		/* A 4 KiB leaf: the frames after it, in one run. */
+		next += (u64)s2mmu_map_run(vcpu, &f,
+					   (*size - next) >> PAGE_SHIFT) <<
+			PAGE_SHIFT;
+		srcu_read_unlock(&vm->srcu, idx);
 		*gpa += next;
 		*size -= next;
 		progress = true;

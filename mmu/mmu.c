@@ -315,6 +315,48 @@ int s2mmu_mmu_install(struct s2mmu_vm *vm, struct s2mmu_table_cache *cache,
 	return ret;
 }
 
+/**
+ * s2mmu_mmu_install_run() - install the 4 KiB leaves of a fault's run.
+ * @vm: the VM.
+ * @f: the run: @f->gfn, its first guest frame; @f->map_writable, map the
+ *     leaves writable; @f->flush, set as by s2mmu_mmu_install().
+ * @pfns: the host frame of each leaf.
+ * @n: leaves, all in @f->gfn's leaf table.
+ * @kept: out: how many of them were mapped already (another vCPU's
+ *        faults, or an earlier PRE_FAULT): as s2mmu_mmu_install()'s
+ *        spurious fault, each is kept with its Accessed/Dirty bits.
+ *
+ * 4 KiB leaves only, into the leaf table the fault before the run linked
+ * (s2mmu_pgtable_map_run()): no table is linked, no huge leaf split or
+ * collapsed, and no NX huge page bookkeeping (a small leaf is executable
+ * under the mitigation too).
+ *
+ * Context: mmu_lock held for read, after the retry check of the run.
+ * Return: the leaves installed from the first (> 0); -EAGAIN (no leaf
+ * table there any more, or a race lost) or -EOVERFLOW when not even the
+ * first was.
+ */
+int s2mmu_mmu_install_run(struct s2mmu_vm *vm, struct s2mmu_fault *f,
+			  const u64 *pfns, unsigned int n, unsigned int *kept)
+	__must_hold(&vm->mmu_lock)
+{
+	struct s2mmu_pt_op op = {
+		.mmu_lock	= &vm->mmu_lock,
+		.shared		= true,
+	};
+	unsigned int i;
+	int ret;
+
+	lockdep_assert_held_read(&vm->mmu_lock);
+	for (i = 0; i < n; i++)
+		trace_s2mmu_spte_requested(f->gfn + i, pfns[i], 0);
+	ret = s2mmu_pgtable_map_run(&vm->pgt, f->gfn << PAGE_SHIFT, pfns, n,
+				    s2mmu_mmu_leaf_prot(f, 0, false), &op,
+				    kept);
+	f->flush |= op.flush;
+	return ret;
+}
+
 static void s2mmu_mmu_flush_cb(void *arg)
 {
 	s2mmu_flush_remote_tlbs(arg);

@@ -589,6 +589,58 @@ static int s2_level(int vcpu, size_t i, int *present)
 }
 
 /*
+ * A PRE_FAULT run of 4 KiB leaves never reaches into the next leaf table:
+ * behind a 4 KiB-mapped 2 MiB block, a THP is mapped at level 1, even
+ * when the range starts on the block's last page and ends two pages
+ * into the THP.
+ */
+TEST_F_TIMEOUT(mem, pre_fault_run_stops_at_thp, 60)
+{
+	const size_t n = S2MMU_PMD_SIZE / PG;
+	struct s2mmu_pre_fault_memory pf;
+	int present, level;
+	char *p;
+	size_t i;
+
+	if (!s2mmu_thp_available())
+		SKIP(return, "THP not available");
+	p = s2mmu_alloc_aligned(2 * S2MMU_PMD_SIZE, S2MMU_PMD_SIZE);
+	ASSERT_NE(NULL, p);
+	self->mem = p;
+	self->size = 2 * S2MMU_PMD_SIZE;
+	ASSERT_EQ(0, madvise(p, S2MMU_PMD_SIZE, MADV_NOHUGEPAGE));
+	ASSERT_EQ(0, madvise(p + S2MMU_PMD_SIZE, S2MMU_PMD_SIZE,
+			     MADV_HUGEPAGE));
+	fill_pages(p, 2 * n, 0);
+	if (anon_huge_kb(p + S2MMU_PMD_SIZE) < 2048)
+		SKIP(return, "no THP was allocated (AnonHugePages %ld kB)",
+		     anon_huge_kb(p + S2MMU_PMD_SIZE));
+	ASSERT_EQ(0, s2mmu_set_region(self->vm, 0, 0, GPA_BASE, self->size,
+				      (unsigned long)p));
+
+	/*
+	 * From the last 4 KiB page of the first block: the run after its
+	 * fault would start in the THP's leaf table.
+	 */
+	memset(&pf, 0, sizeof(pf));
+	pf.gpa = GPA_BASE + (n - 1) * PG;
+	pf.size = 3 * PG;
+	ASSERT_EQ(0, s2mmu_pre_fault(self->vcpu, &pf));
+	EXPECT_EQ(0, pf.size);
+	level = s2_level(self->vcpu, n - 1, &present);
+	EXPECT_EQ(1, present);
+	EXPECT_EQ(0, level);
+	EXPECT_EQ(0, s2_present(self->vcpu, n - 2));
+	for (i = n; i < n + 2; i++) {
+		level = s2_level(self->vcpu, i, &present);
+		EXPECT_EQ(1, present) TH_LOG("page %zu", i);
+		EXPECT_EQ(1, level) TH_LOG("page %zu", i);
+	}
+	for (i = n - 1; i < n + 2; i++)
+		EXPECT_TRUE(guest_sees(self->vcpu, self->run, i, i));
+}
+
+/*
  * A 2 MiB-aligned slot over a THP maps at level 1; unmapping one 4 KiB
  * page splits the host mapping: that page faults, its neighbours map at
  * level 0 with the right data.
