@@ -151,6 +151,11 @@ int s2mmu_x86_nx_huge_pages_parse(const char *val, bool *on, bool *never);
  *       while no vCPU and no slot exists (under vm->lock and
  *       vm->slots_lock); never cleared.  Read locklessly only by paths
  *       that need a vCPU or a slot (Documentation/locking.rst, "MTE tags").
+ * @fault_around: %S2MMU_CAP_FAULT_AROUND: how many frames after its own a
+ *                guest read fault maps (0: none).  Written by
+ *                S2MMU_ENABLE_CAP at any time with WRITE_ONCE(), read by
+ *                the fault path with READ_ONCE(): any value is safe at
+ *                any time, it only sizes a PRE_FAULT-like run.
  */
 struct s2mmu_vm_config {
 	const struct s2mmu_vm_ops *ops;
@@ -159,7 +164,11 @@ struct s2mmu_vm_config {
 	u32 levels;
 	bool nx_huge_pages_disabled;
 	bool mte;
+	u32 fault_around;
 };
+
+/* The most frames S2MMU_CAP_FAULT_AROUND maps after a fault's own. */
+#define S2MMU_FAULT_AROUND_MAX	31
 
 const struct s2mmu_vm_ops *s2mmu_vm_ops_select(u32 type);
 bool s2mmu_vm_type_mte_supported(const struct s2mmu_vm_ops *ops);
@@ -340,6 +349,8 @@ struct s2mmu_gfn_range {
  * @walk_cache_hits: of them, the walks that found their leaf starting
  *                   from the walk cache (the table of the last leaf
  *                   walked) instead of the root.
+ * @pf_prefetched: frames a guest read fault mapped beyond its own
+ *                 (%S2MMU_CAP_FAULT_AROUND) that were not mapped yet.
  * @fault_latency_hist: log2 histogram of the time s2mmu_map_gfn() took,
  *                      in ns (local_clock() twice per fault, always:
  *                      tens of ns against the microseconds of a fault).
@@ -352,6 +363,7 @@ struct s2mmu_vcpu_stat {
 	u64 tlb_flushes;
 	u64 tlb_misses;
 	u64 walk_cache_hits;
+	u64 pf_prefetched;
 	u64 fault_latency_hist[S2MMU_STAT_HIST_BUCKETS];
 };
 

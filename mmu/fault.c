@@ -49,14 +49,15 @@ MODULE_PARM_DESC(test_gmem_fault_delay_ms,
 		 "TEST ONLY: faults on guest_memfd slots sleep this long before mmu_lock");
 
 /*
- * Test-only: a PRE_FAULT run (s2mmu_map_run()) sleeps this long after it
- * took its pages and before mmu_lock, so race_test can invalidate one of
- * them in between (the run must then map none of them).
+ * Test-only: a run (s2mmu_map_run(): PRE_FAULT's, or fault-around's)
+ * sleeps this long after it took its pages and before mmu_lock, so
+ * race_test can invalidate one of them in between (the run must then map
+ * none of them).
  */
 static unsigned int test_fault_run_delay_ms;
 module_param(test_fault_run_delay_ms, uint, 0600);
 MODULE_PARM_DESC(test_fault_run_delay_ms,
-		 "TEST ONLY: PRE_FAULT runs sleep this long before mmu_lock");
+		 "TEST ONLY: fault runs sleep this long before mmu_lock");
 
 static void s2mmu_test_run_delay(void)
 {
@@ -364,8 +365,11 @@ int s2mmu_map_gfn(struct s2mmu_vcpu *vcpu, struct s2mmu_fault *f)
 	return ret;
 }
 
-/* The most frames one run maps (its page array is on the stack). */
-#define S2MMU_FAULT_RUN_MAX	32
+/*
+ * The most frames one run maps (its page array is on the stack): a
+ * PRE_FAULT's, or a fault-around's after its fault.
+ */
+#define S2MMU_FAULT_RUN_MAX	(S2MMU_FAULT_AROUND_MAX + 1)
 
 /*
  * How many frames after @first a run may cover, up to @max: those in the
@@ -432,8 +436,12 @@ static void s2mmu_fault_account_run(struct s2mmu_vcpu *vcpu,
  * exactly where a fault would map it so.
  *
  * PRE_FAULT_MEMORY maps its range in runs, and counts each frame as a
- * fault taken.  The leaves are installed without Accessed, as every
- * fault's are (the vCPU walker sets it on an access).
+ * fault taken.  A guest read fault of a VM with %S2MMU_CAP_FAULT_AROUND
+ * (@prefetch) maps the frames after its own the same way but read-only,
+ * so no page the guest may never touch is dirtied, and counts them in
+ * pf_prefetched only: they are not faults the guest took.  Every run's
+ * leaves are installed without Accessed, as every fault's are (the vCPU
+ * walker sets it on an access), so aging sees only what the guest uses.
  *
  * Context: inside vm->srcu, the section in which @first was mapped (its
  * slot is still valid); sleeps.
@@ -441,7 +449,8 @@ static void s2mmu_fault_account_run(struct s2mmu_vcpu *vcpu,
  * faults the next one).
  */
 static unsigned int s2mmu_map_run(struct s2mmu_vcpu *vcpu,
-				  const struct s2mmu_fault *first, u64 max)
+				  const struct s2mmu_fault *first, u64 max,
+				  bool prefetch)
 {
 	struct s2mmu_vm *vm = vcpu->vm;
 	struct page *pages[S2MMU_FAULT_RUN_MAX];
@@ -452,7 +461,8 @@ static unsigned int s2mmu_map_run(struct s2mmu_vcpu *vcpu,
 		.slot		= first->slot,
 		.hva		= first->hva + PAGE_SIZE,
 		.mmu_seq	= first->mmu_seq,
-		.map_writable	= !(first->slot->flags & S2MMU_MEM_READONLY),
+		.map_writable	= !prefetch &&
+				  !(first->slot->flags & S2MMU_MEM_READONLY),
 	};
 	unsigned int n, i, kept = 0;
 	u64 start = local_clock();
@@ -495,7 +505,9 @@ static unsigned int s2mmu_map_run(struct s2mmu_vcpu *vcpu,
 		trace_s2mmu_fault_retry(f.gfn, f.mmu_seq, true);
 		vcpu->stat.fault_retries++;
 	}
-	if (n)
+	if (n && prefetch)
+		vcpu->stat.pf_prefetched += n - kept;
+	else if (n)
 		s2mmu_fault_account_run(vcpu, n, kept, s2mmu_fault_ns(start));
 	return n;
 }
@@ -506,6 +518,10 @@ static unsigned int s2mmu_map_run(struct s2mmu_vcpu *vcpu,
  * @gpa: the guest physical address.
  * @access: S2MMU_ACCESS_R/W/X needed.
  * @private: out: the frame was private when the fault looked.
+ *
+ * In a VM with %S2MMU_CAP_FAULT_AROUND, a read fault mapped with a 4 KiB
+ * leaf also maps the frames after it that the host maps already, up to
+ * the capability's count, in the same leaf table (s2mmu_map_run()).
  *
  * Return: as s2mmu_map_gfn(); -EFAULT for a private frame also when its
  * slot has no guest_memfd (S2MMU_MEMORY_FAULT_PRIVATE).
@@ -518,7 +534,11 @@ int s2mmu_fault(struct s2mmu_vcpu *vcpu, u64 gpa, unsigned int access,
 		.access	= access,
 	};
 	int ret = s2mmu_map_gfn(vcpu, &f);
+	u32 around = READ_ONCE(vcpu->vm->cfg.fault_around);
 
+	/* Fault-around: reads only, as a write or exec says nothing of next. */
+	if (!ret && around && access == S2MMU_ACCESS_R)
+		s2mmu_map_run(vcpu, &f, around, true);
 	*private = f.private;
 	return ret;
 }
@@ -570,8 +590,8 @@ long s2mmu_pre_fault(struct s2mmu_vcpu *vcpu, u64 *gpa, u64 *size)
 		next = min(next - *gpa, *size);
 		/* A 4 KiB leaf: the frames after it, in one run. */
 		next += (u64)s2mmu_map_run(vcpu, &f,
-					   (*size - next) >> PAGE_SHIFT) <<
-			PAGE_SHIFT;
+					   (*size - next) >> PAGE_SHIFT,
+					   false) << PAGE_SHIFT;
 		srcu_read_unlock(&vm->srcu, idx);
 		*gpa += next;
 		*size -= next;

@@ -146,6 +146,8 @@ static long s2mmu_check_extension(struct s2mmu_vm *vm, unsigned long cap)
 		return S2MMU_MEMORY_ATTRIBUTE_PRIVATE;
 	case S2MMU_CAP_ARM64_MTE:
 		return s2mmu_vm_type_mte_supported(vm ? vm->cfg.ops : NULL);
+	case S2MMU_CAP_FAULT_AROUND:
+		return S2MMU_FAULT_AROUND_MAX;
 	default:
 		return s2mmu_dirty_log_check_extension(vm, cap);
 	}
@@ -216,14 +218,30 @@ static long s2mmu_vm_enable_mte(struct s2mmu_vm *vm,
 	return ret;
 }
 
+/*
+ * S2MMU_CAP_FAULT_AROUND by S2MMU_ENABLE_CAP: args[0] frames, up to
+ * %S2MMU_FAULT_AROUND_MAX, the other args zero (-EINVAL).  Allowed at any
+ * time: the fault path reads it once per fault.
+ */
+static long s2mmu_vm_fault_around(struct s2mmu_vm *vm,
+				  const struct s2mmu_enable_cap *cap)
+{
+	if (cap->args[0] > S2MMU_FAULT_AROUND_MAX || cap->args[1] ||
+	    cap->args[2] || cap->args[3])
+		return -EINVAL;
+	WRITE_ONCE(vm->cfg.fault_around, cap->args[0]);
+	return 0;
+}
+
 /**
  * s2mmu_vm_ioctl_enable_cap() - S2MMU_ENABLE_CAP, on a VM file descriptor.
  * @vm: the VM.
  * @argp: user pointer to a struct s2mmu_enable_cap.
  *
  * %S2MMU_CAP_VM_DISABLE_NX_HUGE_PAGES and %S2MMU_CAP_ARM64_MTE before the
- * first vCPU (MTE: and before the first slot), the dirty log capabilities
- * (s2mmu_dirty_log_enable_cap()).  flags and pad must be zero.
+ * first vCPU (MTE: and before the first slot), %S2MMU_CAP_FAULT_AROUND
+ * at any time, the dirty log capabilities (s2mmu_dirty_log_enable_cap()).
+ * flags and pad must be zero.
  *
  * Return: 0; -EFAULT; -EPERM (NX without CAP_SYS_BOOT); -EINVAL for
  * non-zero flags, pad or args, an unknown capability, one the VM type or
@@ -241,6 +259,8 @@ static long s2mmu_vm_ioctl_enable_cap(struct s2mmu_vm *vm, void __user *argp)
 		return s2mmu_vm_disable_nx_huge_pages(vm, &cap);
 	if (cap.cap == S2MMU_CAP_ARM64_MTE)
 		return s2mmu_vm_enable_mte(vm, &cap);
+	if (cap.cap == S2MMU_CAP_FAULT_AROUND)
+		return s2mmu_vm_fault_around(vm, &cap);
 	return s2mmu_dirty_log_enable_cap(vm, &cap);
 }
 

@@ -151,6 +151,7 @@ static const struct s2mmu_stat_def s2mmu_vcpu_stats[] = {
 	S2MMU_VCPU_STAT("tlb_flush", tlb_flushes),
 	S2MMU_VCPU_STAT("tlb_misses", tlb_misses),
 	S2MMU_VCPU_STAT("walk_cache_hits", walk_cache_hits),
+	S2MMU_VCPU_STAT("pf_prefetched", pf_prefetched),
 	S2MMU_STAT("fault_latency_hist", LOG_HIST, SECONDS, -9,
 		   S2MMU_STAT_HIST_BUCKETS,
 		   offsetof(struct s2mmu_vcpu_stat, fault_latency_hist),

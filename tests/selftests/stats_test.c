@@ -250,7 +250,7 @@ static const char *const vm_names[] = {
 
 static const char *const vcpu_names[] = {
 	"pf_taken", "pf_fixed", "pf_spurious", "fault_retries", "tlb_flush",
-	"tlb_misses", "walk_cache_hits", "fault_latency_hist",
+	"tlb_misses", "walk_cache_hits", "pf_prefetched", "fault_latency_hist",
 };
 
 TEST_F(stats, vm_fd)
@@ -479,6 +479,77 @@ TEST_F(stats, outlives_vm_fd)
 	EXPECT_EQ(vms, s2mmu_nr_vms());
 	close(cfd);
 	EXPECT_EQ(vms - 1, s2mmu_wait_nr_vms(vms - 1, 2000));
+}
+
+#define FA_GPA	0x80000000ULL
+
+/* Translate @gpa: present, and Accessed (2) or not (1); 0 if not mapped. */
+static int fa_state(int vcpu, __u64 gpa)
+{
+	struct s2mmu_translation t;
+
+	if (s2mmu_translate(vcpu, gpa, &t) || !t.present)
+		return 0;
+	return t.accessed ? 2 : 1;
+}
+
+/*
+ * S2MMU_CAP_FAULT_AROUND: a read fault maps up to N frames after its own
+ * (the host maps all of them here), without Accessed, counted in
+ * pf_prefetched and not as faults; the guest then reads them without a
+ * fault.  A write fault, and a read with the capability off, map their
+ * own frame only; a count above the answer of CHECK_EXTENSION, or flags,
+ * are -EINVAL.
+ */
+TEST_F(stats, fault_around)
+{
+	const __u32 cap = S2MMU_CAP_FAULT_AROUND;
+	char *mem = small_mem(16), buf[8] = { 0 };
+	int cfd, dev, max, i;
+	__u64 taken;
+
+	ASSERT_NE(NULL, mem);
+	cfd = stats_fd(self->vcpu);
+	ASSERT_LE(0, cfd);
+	max = s2mmu_check_extension(self->vm, cap);
+	EXPECT_LE(7, max);
+	dev = s2mmu_open();
+	ASSERT_LE(0, dev);
+	EXPECT_EQ(max, s2mmu_check_extension(dev, cap));
+	close(dev);
+	EXPECT_EQ(-EINVAL, s2mmu_enable_cap(self->vm, cap, 0, max + 1));
+	EXPECT_EQ(-EINVAL, s2mmu_enable_cap(self->vm, cap, 1, 4));
+	EXPECT_EQ(0, s2mmu_enable_cap(self->vm, cap, 0, max));
+	ASSERT_EQ(0, s2mmu_set_region(self->vm, 1, 0, FA_GPA, 16 * PG,
+				      (unsigned long)mem));
+	ASSERT_EQ(0, s2mmu_enable_cap(self->vm, cap, 0, 7));
+
+	taken = stat_get(cfd, "pf_taken", 0);
+	ASSERT_EQ(S2MMU_EXIT_DONE, s2mmu_guest_read(self->vcpu, self->run,
+						    FA_GPA, buf, 8));
+	EXPECT_EQ(taken + 1, stat_get(cfd, "pf_taken", 0));
+	EXPECT_EQ(7, stat_get(cfd, "pf_prefetched", 0));
+	for (i = 0; i < 10; i++)
+		EXPECT_EQ(i == 0 ? 2 : i < 8 ? 1 : 0,
+			  fa_state(self->vcpu, FA_GPA + i * PG))
+			TH_LOG("page %d", i);
+	ASSERT_EQ(S2MMU_EXIT_DONE, s2mmu_guest_touch(self->vcpu, self->run,
+						     FA_GPA + PG, 7 * PG,
+						     false, PG, 1));
+	EXPECT_EQ(taken + 1, stat_get(cfd, "pf_taken", 0));
+	EXPECT_EQ(2, fa_state(self->vcpu, FA_GPA + 7 * PG));
+
+	ASSERT_EQ(S2MMU_EXIT_DONE, s2mmu_guest_write(self->vcpu, self->run,
+						     FA_GPA + 9 * PG, buf, 8));
+	EXPECT_EQ(0, fa_state(self->vcpu, FA_GPA + 10 * PG));
+	ASSERT_EQ(0, s2mmu_enable_cap(self->vm, cap, 0, 0));
+	ASSERT_EQ(S2MMU_EXIT_DONE, s2mmu_guest_read(self->vcpu, self->run,
+						    FA_GPA + 12 * PG, buf, 8));
+	EXPECT_EQ(0, fa_state(self->vcpu, FA_GPA + 13 * PG));
+	EXPECT_EQ(7, stat_get(cfd, "pf_prefetched", 0));
+	EXPECT_EQ(taken + 3, stat_get(cfd, "pf_taken", 0));
+	close(cfd);
+	EXPECT_EQ(0, munmap(mem, 16 * PG));
 }
 
 /*

@@ -84,6 +84,12 @@
 #define S2MMU_CAP_DIRTY_LOG_MODE		1000
 /* s2mmu's own: split huge leaves when logging is enabled (args[0]: 0/1). */
 #define S2MMU_CAP_DIRTY_LOG_EAGER_SPLIT		1001
+/*
+ * s2mmu's own: a guest read fault mapped at 4 KiB also maps up to args[0]
+ * frames after it that the host maps already, not marked Accessed
+ * (0: off, the default; CHECK_EXTENSION answers the most allowed).
+ */
+#define S2MMU_CAP_FAULT_AROUND			1002
 
 /* S2MMU_CAP_MANUAL_DIRTY_LOG_PROTECT2 options, KVM's values. */
 #define S2MMU_DIRTY_LOG_MANUAL_PROTECT_ENABLE	(1U << 0)
