@@ -319,10 +319,16 @@ static void c_fault(const char *var, enum mem_kind kind, struct result *res)
 	double t;
 	int fd;
 
-	if (!strcmp(var, "s2mmu-touch") || !strcmp(var, "s2mmu-prefault")) {
+	if (!strncmp(var, "s2mmu-touch", 11) || !strcmp(var, "s2mmu-prefault")) {
 		vm_create(&vm, p, mem_size, 1, 1);
+		/* s2mmu-touch-fa: each read fault maps the most it may. */
+		if (!strcmp(var, "s2mmu-touch-fa") &&
+		    s2mmu_enable_cap(vm.fd, S2MMU_CAP_FAULT_AROUND, 0,
+				     s2mmu_check_extension(vm.fd,
+							   S2MMU_CAP_FAULT_AROUND)))
+			s2mmu_die("ENABLE_CAP(FAULT_AROUND)");
 		t = now();
-		if (!strcmp(var, "s2mmu-touch"))
+		if (strcmp(var, "s2mmu-prefault"))
 			guest_touch(&vm, 0, GPA_BASE, mem_size, false, 1);
 		else
 			vm_pre_fault(&vm, GPA_BASE, mem_size);
@@ -1295,7 +1301,7 @@ static void c_footprint(const char *var, enum mem_kind kind, struct result *res)
 }
 
 #define MAX_SESSIONS	4
-#define MAX_VARS	4
+#define MAX_VARS	5
 
 /*
  * A case: its variants, grouped in sessions.  Variants of one session
@@ -1313,7 +1319,8 @@ static const struct bench_case cases[] = {
 	{ "populate", c_populate, BOTH,
 	  { { "s2mmu" }, { "host" }, { "gup-floor" } } },
 	{ "fault", c_fault, BOTH,
-	  { { "s2mmu-touch", "dmirror", "gup-floor", "s2mmu-prefault" } } },
+	  { { "s2mmu-touch", "dmirror", "gup-floor", "s2mmu-prefault",
+	      "s2mmu-touch-fa" } } },
 	{ "steady", c_steady, BOTH, { { "s2mmu", "host" } } },
 	{ "munmap", c_munmap, BOTH, { { "s2mmu" }, { "host" } } },
 	{ "aging", c_aging, BOTH,
