@@ -47,7 +47,7 @@
 #define PAGE		4096ULL
 #define PMD		(2 * MIB)
 #define GPA_BASE	(4 * GIB)
-#define NR_RESULTS	11
+#define NR_RESULTS	13
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define DMIRROR_DEV	"/dev/hmm_dmirror0"
 #define DMIRROR_CHUNK	PMD
@@ -238,11 +238,11 @@ static void stats_into(struct result *res, int from, struct s2mmu_run *run)
  * The GUP floor over all of @p: one page reference taken and dropped per
  * fault s2mmu takes (per 4 KiB, per 2 MiB on THP).  Returns seconds.
  */
-static double gup_floor(char *p, enum mem_kind kind, bool write)
+static double gup_floor_range(char *p, unsigned long long len,
+			      unsigned long long stride, bool write)
 {
 	struct gup_floor_run r = {
-		.addr = (uintptr_t)p, .len = mem_size,
-		.stride = kind == MEM_THP ? PMD : PAGE,
+		.addr = (uintptr_t)p, .len = len, .stride = stride,
 		.flags = write ? GUP_FLOOR_F_WRITE : 0,
 	};
 	double t;
@@ -257,6 +257,12 @@ static double gup_floor(char *p, enum mem_kind kind, bool write)
 	t = now() - t;
 	close(fd);
 	return t;
+}
+
+static double gup_floor(char *p, enum mem_kind kind, bool write)
+{
+	return gup_floor_range(p, mem_size, kind == MEM_THP ? PMD : PAGE,
+			       write);
 }
 
 /*
@@ -1208,6 +1214,9 @@ static void c_scale(const char *var, enum mem_kind kind, struct result *res)
 	lat_probe_start(&lp);
 	usleep(200000);
 	set(res, 10, "idle_lat_us", lat_probe_stop(&lp));
+	/* The GUP floor over the same mapping: a reference per leaf. */
+	set(res, 11, "floor_sec_per_gib",
+	    gup_floor_range(p, size, step, false) / (size / GIB));
 
 	vm_create(&vm, p, size, 1, 1);
 	t = now();
@@ -1219,6 +1228,10 @@ static void c_scale(const char *var, enum mem_kind kind, struct result *res)
 	set(res, 4, "table_pages", info.stat_table_pages);
 	set(res, 5, "floor_pages",
 	    table_floor(size >> (12 + 9 * leaf), leaf, info.levels));
+	/* Again over what is mapped: the fault path with no install. */
+	t = now();
+	vm_pre_fault(&vm, GPA_BASE, size);
+	set(res, 12, "again_sec_per_gib", (now() - t) / (size / GIB));
 
 	lat_probe_start(&lp);
 	t = now();
