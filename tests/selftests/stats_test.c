@@ -483,21 +483,25 @@ TEST_F(stats, outlives_vm_fd)
 
 #define FA_GPA	0x80000000ULL
 
-/* Translate @gpa: present, and Accessed (2) or not (1); 0 if not mapped. */
+/*
+ * Translate @gpa: 0 if not mapped; else 1, plus 1 if Accessed, plus 4 if
+ * writable.
+ */
 static int fa_state(int vcpu, __u64 gpa)
 {
 	struct s2mmu_translation t;
 
 	if (s2mmu_translate(vcpu, gpa, &t) || !t.present)
 		return 0;
-	return t.accessed ? 2 : 1;
+	return 1 + !!t.accessed + 4 * !!t.writable;
 }
 
 /*
  * S2MMU_CAP_FAULT_AROUND: a read fault maps up to N frames after its own
- * (the host maps all of them here), without Accessed, counted in
- * pf_prefetched and not as faults; the guest then reads them without a
- * fault.  A write fault, and a read with the capability off, map their
+ * (the host maps all of them here), read-only and without Accessed,
+ * counted in pf_prefetched and not as faults; the guest then reads them
+ * without a fault, and a write to one takes a fault that maps it
+ * writable.  A write fault, and a read with the capability off, map their
  * own frame only; a count above the answer of CHECK_EXTENSION, or flags,
  * are -EINVAL.
  */
@@ -529,8 +533,9 @@ TEST_F(stats, fault_around)
 						    FA_GPA, buf, 8));
 	EXPECT_EQ(taken + 1, stat_get(cfd, "pf_taken", 0));
 	EXPECT_EQ(7, stat_get(cfd, "pf_prefetched", 0));
+	/* The fault's own frame writable (the host's is), the rest not. */
 	for (i = 0; i < 10; i++)
-		EXPECT_EQ(i == 0 ? 2 : i < 8 ? 1 : 0,
+		EXPECT_EQ(i == 0 ? 6 : i < 8 ? 1 : 0,
 			  fa_state(self->vcpu, FA_GPA + i * PG))
 			TH_LOG("page %d", i);
 	ASSERT_EQ(S2MMU_EXIT_DONE, s2mmu_guest_touch(self->vcpu, self->run,
@@ -538,6 +543,12 @@ TEST_F(stats, fault_around)
 						     false, PG, 1));
 	EXPECT_EQ(taken + 1, stat_get(cfd, "pf_taken", 0));
 	EXPECT_EQ(2, fa_state(self->vcpu, FA_GPA + 7 * PG));
+	/* A write to a prefetched frame faults once and maps it writable. */
+	ASSERT_EQ(S2MMU_EXIT_DONE, s2mmu_guest_write(self->vcpu, self->run,
+						     FA_GPA + 5 * PG, buf, 8));
+	EXPECT_EQ(taken + 2, stat_get(cfd, "pf_taken", 0));
+	EXPECT_EQ(6, fa_state(self->vcpu, FA_GPA + 5 * PG));
+	EXPECT_EQ(0, memcmp(mem + 5 * PG, buf, 8));
 
 	ASSERT_EQ(S2MMU_EXIT_DONE, s2mmu_guest_write(self->vcpu, self->run,
 						     FA_GPA + 9 * PG, buf, 8));
@@ -547,7 +558,7 @@ TEST_F(stats, fault_around)
 						    FA_GPA + 12 * PG, buf, 8));
 	EXPECT_EQ(0, fa_state(self->vcpu, FA_GPA + 13 * PG));
 	EXPECT_EQ(7, stat_get(cfd, "pf_prefetched", 0));
-	EXPECT_EQ(taken + 3, stat_get(cfd, "pf_taken", 0));
+	EXPECT_EQ(taken + 4, stat_get(cfd, "pf_taken", 0));
 	close(cfd);
 	EXPECT_EQ(0, munmap(mem, 16 * PG));
 }
